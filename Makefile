@@ -1,0 +1,35 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Each sets itself up.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint bench chromium clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -e '.[dev,bench]'
+	@touch $(STAMP)
+
+# Browser tests drive Debian's chromium; install it when missing (never download a browser).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null; }
+
+demo: $(STAMP)
+	$(BIN)/medium demo
+
+test: $(STAMP) chromium
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check synthesis api workers benchmarks tests
+	$(BIN)/mypy synthesis
+
+bench: $(STAMP)
+	$(BIN)/medium bench timers
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

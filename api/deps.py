@@ -1,0 +1,87 @@
+"""Dependency aliases (``Annotated[..., Depends()]``): everything comes from ``app.state``, which
+the lifespan fills in. Nothing is constructed at import."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.metrics import Metrics
+from api.middleware import RateLimiter
+from api.realtime import Gateway
+from synthesis import auth
+from synthesis.clock import Clock
+from synthesis.errors import NotFound
+from synthesis.llm.registry import Registry
+from synthesis.settings import Settings
+from synthesis.store_api import ApiStore
+
+bearer = HTTPBearer(auto_error=False, description="Supabase-shaped HS256 JWT (claims sub, role, exp, aud)")
+
+
+@dataclass(frozen=True)
+class User:
+    id: UUID
+    claims: dict[str, Any]
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_store(request: Request) -> ApiStore:
+    return request.app.state.store  # type: ignore[no-any-return]
+
+
+def get_registry(request: Request) -> Registry:
+    return request.app.state.registry  # type: ignore[no-any-return]
+
+
+def get_clock(request: Request) -> Clock:
+    return request.app.state.clock  # type: ignore[no-any-return]
+
+
+def get_gateway(request: Request) -> Gateway:
+    return request.app.state.gateway  # type: ignore[no-any-return]
+
+
+def get_metrics(request: Request) -> Metrics:
+    return request.app.state.metrics  # type: ignore[no-any-return]
+
+
+def get_limiter(request: Request) -> RateLimiter:
+    return request.app.state.limiter  # type: ignore[no-any-return]
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+StoreDep = Annotated[ApiStore, Depends(get_store)]
+RegistryDep = Annotated[Registry, Depends(get_registry)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+GatewayDep = Annotated[Gateway, Depends(get_gateway)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]
+
+
+def current_user(settings: SettingsDep,
+                 credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> User:
+    """The bearer token's user. Missing, expired or forged → 401 (``Unauthorized``)."""
+    token = credentials.credentials if credentials else None
+    claims = auth.verify_token(settings.medium_jwt_secret.get_secret_value(), token)
+    return User(id=claims.sub, claims=claims.raw)
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+async def require_member(st: ApiStore, user: User, frame_id: UUID) -> str:
+    """The caller's role in the frame, read as the user (RLS). Not a member → 404: a frame you
+    are not in is not visible."""
+    async with st.as_user(user.id) as conn:
+        role = await st.my_role(conn, frame_id)
+    if role is None:
+        raise NotFound("frame not found", field="frame_id")
+    return role

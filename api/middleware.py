@@ -1,0 +1,130 @@
+"""Pure ASGI middleware (no response buffering) and the per-user submission rate limit."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from uuid import UUID
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import error_body
+from synthesis.errors import RateLimited
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+class BodyLimit:
+    """Refuse request bodies over ``limit`` bytes with 413, before any handler runs. The body
+    (at most ``limit`` bytes) is read up front and replayed to the app."""
+
+    def __init__(self, app: ASGIApp, *, limit: int = MAX_BODY_BYTES):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._too_large(send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, _replay([message], receive), send)
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                await self._too_large(send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        await self.app(scope, _replay([body], receive), send)
+
+    async def _too_large(self, send: Send) -> None:
+        payload = json.dumps(error_body(
+            "request_too_large", f"request body is larger than {self.limit} bytes", "body")).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(payload)).encode()),
+                                (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": payload})
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    pending = list(messages)
+
+    async def replay() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replay
+
+
+class Timing:
+    """Request latency per route template, reported to ``observe(method, route, status, s)``."""
+
+    def __init__(self, app: ASGIApp, *, observe: Callable[[str, str, int, float], None]):
+        self.app = app
+        self.observe = observe
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+        t0 = time.perf_counter()
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            self.observe(scope["method"], route, status, time.perf_counter() - t0)
+
+
+class RateLimiter:
+    """A token bucket per user: ``rate`` tokens a second, at most ``burst`` banked."""
+
+    MAX_USERS = 10_000
+
+    def __init__(self, rate: float, burst: int, *, now: Callable[[], float] = time.monotonic):
+        self.rate = rate
+        self.burst = burst
+        self.now = now
+        self._buckets: dict[UUID, tuple[float, float]] = {}
+
+    def take(self, user_id: UUID, *, what: str = "liquid submissions") -> None:
+        """Spend one token or raise ``RateLimited`` with the seconds until one is available."""
+        now = self.now()
+        tokens, last = self._buckets.get(user_id, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+        if tokens < 1.0:
+            wait = (1.0 - tokens) / self.rate
+            self._buckets[user_id] = (tokens, now)
+            raise RateLimited(
+                f"user {user_id} made too many {what}: at most {self.rate:g}/s with bursts of {self.burst}; "
+                f"retry after {math.ceil(wait * 1000)} ms", retry_after=wait, field="user_id")
+        self._buckets[user_id] = (tokens - 1.0, now)
+        if len(self._buckets) > self.MAX_USERS:
+            self._prune(now)
+
+    def _prune(self, now: float) -> None:
+        full = [u for u, (t, last) in self._buckets.items() if t + (now - last) * self.rate >= self.burst]
+        for u in full:
+            del self._buckets[u]

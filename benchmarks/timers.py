@@ -1,0 +1,113 @@
+"""``medium bench timers``: medium's window timers against peers, in one process tree.
+
+medium's side: N windows (one per character, as the schema requires) are inserted with
+wall-clock due times; a real ``workers.worker.Worker`` (LISTEN wake + SKIP LOCKED claims +
+poll fallback) runs with a handler that records the moment the Medium would begin
+gathering. Lateness = that moment minus the window's due time. Same workloads, same
+percentile code (``benchmarks._stats``) as the peers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from benchmarks import peers
+from synthesis import migrations, store
+from synthesis.types import Window
+from workers.worker import Worker
+
+CHARACTERS_PER_FRAME = 100
+
+
+async def _setup(st: store.Store, n: int) -> list[uuid.UUID]:
+    """Frames and n characters; returns the character ids."""
+    ids: list[uuid.UUID] = []
+    async with st.transaction() as conn:
+        for start in range(0, n, CHARACTERS_PER_FRAME):
+            frame_id = await conn.fetchval("INSERT INTO frames (name, perceive) VALUES ($1, false) "
+                                           "RETURNING id", f"bench {start}")
+            count = min(CHARACTERS_PER_FRAME, n - start)
+            rows = await conn.fetch(
+                "INSERT INTO characters (frame_id, name, handle) "
+                "SELECT $1, 'c' || g, 'c' || g FROM generate_series(1, $2) g RETURNING id",
+                frame_id, count)
+            ids += [r["id"] for r in rows]
+    return ids
+
+
+async def _insert_windows(st: store.Store, characters: list[uuid.UUID], dues: list[float]
+                          ) -> dict[uuid.UUID, int]:
+    """One open window per character with the given due times, in ONE statement."""
+    now = datetime.now(UTC)
+    async with st.transaction() as conn:
+        rows = await conn.fetch(
+            "INSERT INTO windows (frame_id, character_id, trigger_mode, pscale, opened_at, due_at) "
+            "SELECT c.frame_id, c.id, 'expiry', -2, $3, to_timestamp(d.due) "
+            "FROM unnest($1::uuid[], $2::float8[]) WITH ORDINALITY AS d(cid, due, ord) "
+            "JOIN characters c ON c.id = d.cid ORDER BY d.ord RETURNING id, character_id",
+            characters, dues, now)
+    index = {cid: i for i, cid in enumerate(characters)}
+    return {r["id"]: index[r["character_id"]] for r in rows}
+
+
+async def run_medium(dsn: str, workload: peers.Workload, *, concurrency: int = 10000,
+                     claim_batch: int = 5000, parallel_claims: int = 1) -> peers.PeerResult:
+    async with peers.fresh_database(dsn, "medium") as url:
+        await migrations.apply(url)
+        pool = await store.create_pool(url, min_size=4, max_size=8)
+        st = store.Store(pool)
+        try:
+            characters = await _setup(st, workload.n)
+            rec = peers._Recorder(workload.n)
+            slots: dict[uuid.UUID, int] = {}
+
+            async def handler(w: Window) -> None:
+                rec.hit(slots[w.id])  # the moment the Medium would begin gathering
+
+            worker = Worker(st, None, dsn=url, handler=handler, concurrency=concurrency,
+                            claim_batch=claim_batch, lease_seconds=600, poll_interval=1.0,
+                            parallel_claims=parallel_claims)
+            runner = asyncio.create_task(worker.run())
+            await asyncio.sleep(peers.SETTLE_S)
+            dues = workload.due_times(time.time())
+            slots.update(await _insert_windows(st, characters, dues))
+            await rec.wait(dues)
+            worker.stop()
+            await runner
+            note = f"1 worker, claim batch {claim_batch} x{parallel_claims}, {worker.stats.notifications} NOTIFYs, " \
+                   f"{worker.stats.polls} idle polls"
+            return rec.result(workload, dues, note)
+        finally:
+            await pool.close()
+
+
+async def run(dsn: str, *, engines: list[str] | None = None, spread_n: int = 1000,
+              spread_s: float = 10.0, burst_n: int = 5000,
+              progress: Callable[[str], None] = print) -> dict[str, Any]:
+    """Both workloads for medium and each peer. Output: top level keyed by engine (spread),
+    plus ``"burst"``: the same shape for the burst workload."""
+    names = engines or ["medium", *peers.PEERS]
+    out: dict[str, Any] = {"burst": {}}
+    for workload in (peers.Workload.spread(spread_n, spread_s), peers.Workload.burst(burst_n)):
+        for name in names:
+            progress(f"{workload.name}: {name} (n={workload.n}) ...")
+            try:
+                if name == "medium":
+                    res = (await run_medium(dsn, workload)).to_dict()
+                else:
+                    res = (await peers.PEERS[name](dsn, workload)).to_dict()
+            except Exception as exc:  # noqa: BLE001 - report and go on with the others
+                res = {"n": workload.n, "fired": 0, "duplicates": 0, "missing": workload.n,
+                       "lateness_ms": {"p50": None, "p90": None, "p99": None, "max": None},
+                       "drain_ms": None, "note": f"error: {exc!r}"}
+            lat = res["lateness_ms"]
+            progress(f"  fired {res['fired']}/{res['n']} dup {res['duplicates']} missing "
+                     f"{res['missing']} p50 {lat['p50']} p99 {lat['p99']} max {lat['max']} ms"
+                     + (f" drain {res['drain_ms']} ms" if res.get("drain_ms") is not None else ""))
+            (out["burst"] if workload.is_burst else out)[name] = res
+    return out

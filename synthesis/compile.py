@@ -1,0 +1,189 @@
+"""Compile a Medium's prompt (the *directive*) in the seed's structure.
+
+system role → ORIENTATION → the scene and what this character knows → what is happening →
+OUTPUT FORMAT (an OUTCOME block then a NARRATIVE block; or JSON for structured providers).
+Characters appear by stable short handles (``kessa_vorn``) that parse maps back to ids, so a
+model never copies a UUID. Everything here comes from ``MediumInput``; the knowledge boundary
+was already applied in ``knowledge.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from synthesis.llm.base import Message
+from synthesis.timing import PSCALE_LABEL, format_game_clock
+from synthesis.types import RESULTS, ActionView, MediumInput
+
+MEDIUM_MARKER = "You are the MEDIUM"
+NARRATIVE_CAP = 8000
+
+
+def _act(a: ActionView) -> str:
+    extra = ""
+    if a.interruptive:
+        extra = f" (interruptive; targets: {', '.join(a.interrupt_targets) or 'none named'})"
+    text = " ".join(a.text.split())  # one line per action, whatever the player typed
+    return f'- [{a.handle}] "{text}" (pscale {a.pscale}, {a.status}){extra}'
+
+
+def _section(title: str, lines: list[str]) -> list[str]:
+    return [title, *lines, ""] if lines else []
+
+
+def output_schema(inp: MediumInput) -> dict[str, Any]:
+    handles = sorted(inp.handles)
+    return {
+        "type": "object",
+        "required": ["outcome", "narrative"],
+        "properties": {
+            "outcome": {
+                "type": "object",
+                "required": ["actions_resolved", "world_facts", "interrupts"],
+                "properties": {
+                    "actions_resolved": {"type": "array", "items": {
+                        "type": "object", "required": ["character", "action", "result"],
+                        "properties": {"character": {"type": "string", "enum": handles},
+                                       "action": {"type": "string"},
+                                       "result": {"type": "string", "enum": list(RESULTS)}}}},
+                    "world_facts": {"type": "array", "items": {"type": "string"}},
+                    "interrupts": {"type": "array", "items": {
+                        "type": "object", "required": ["target", "reason"],
+                        "properties": {"target": {"type": "string", "enum": handles},
+                                       "reason": {"type": "string"}}}},
+                    "involved": {"type": "array", "items": {"type": "string", "enum": handles}},
+                },
+            },
+            "narrative": {"type": "string", "minLength": 1, "maxLength": NARRATIVE_CAP},
+        },
+    }
+
+
+def compile_directive(inp: MediumInput, *, json_mode: bool = False) -> list[Message]:
+    k = inp.knowledge
+    me = k.me
+    shared = inp.mode == "shared"
+    audience = "everyone present" if shared else f"{me.name} ({me.handle}) only"
+    system = (
+        f"{MEDIUM_MARKER} for {'the whole scene' if shared else me.name} in a shared, multiplayer "
+        "roleplay scene. You decide what objectively happened when actions meet (the OUTCOME, "
+        "shared with every other character's Medium) and you write the personal NARRATIVE for "
+        f"{audience}. Never reveal what the character could not know."
+    )
+    lines: list[str] = [
+        "ORIENTATION",
+        "- 30% match established conditions: the world, the scenario and outcomes already resolved.",
+        "- 70% enable character intentions: let the action succeed in spirit where plausible.",
+        "- Preserve exact dialogue in quotes, word for word.",
+        f"- The narrative is for {audience}: second person, present tense, only what "
+        f"{'they' if shared else 'this character'} can perceive or knows.",
+        "- Refer to characters in the OUTCOME by their [handle].",
+        "",
+        "WORLD", inp.world.strip() or "(unspecified)", "",
+        "SCENARIO", inp.scenario.strip() or "(unspecified)", "",
+        f"CLOCK: {format_game_clock(inp.game_clock)} (in-fiction time)", "",
+    ]
+    lines += _section("CONTENT", [f"- {c}" for c in inp.content])
+    title = (f"NARRATING FOR [{me.handle}] {me.name} AND EVERYONE PRESENT" if shared
+             else f"YOU [{me.handle}] {me.name}")
+    lines += [title, f"- known to all: {me.universal}", f"- how others see you: {me.external}"]
+    if me.internal is not None and not shared:
+        lines.append(f"- private (only you know): {me.internal}")
+    lines.append("")
+    groups = [g for g in k.groups if g.member]
+    if groups:
+        lines.append("YOUR AFFILIATIONS")
+        for g in groups:
+            lines.append(f"- {g.name}{' (your membership is secret)' if g.hidden else ''}: "
+                         f"known to all: {g.universal} | shared among members: {g.internal} | "
+                         f"reputation: {g.external}")
+        lines.append("")
+    lines += _section("OTHERS PRESENT (as you know them)", [
+        f"- [{o.handle}] {o.name}: {o.universal} | appears: {o.external}"
+        + (f" | affiliations: {', '.join(o.affiliations)}" if o.affiliations else "")
+        for o in k.others])
+    lines += _section("KNOWN GROUPS", [f"- {g.name}: {g.universal} | reputation: {g.external}"
+                                       for g in k.groups if not g.member])
+    if inp.trigger_mode == "interrupt":
+        lines += [f"WAKE: interrupt by [{inp.interrupt_source or 'unknown'}]: "
+                  f"{inp.interrupt_reason or 'interrupted'}", ""]
+    else:
+        lines += [f"WAKE: {inp.trigger_mode}", ""]
+    label = PSCALE_LABEL.get(inp.pscale, "")
+    lines += _section(f"YOUR ACTION (pscale {inp.pscale}, {label})",
+                      [_act(a) for a in inp.my_action]) or [
+        "YOUR ACTION", "- none: narrate what you perceive of what happened around you.", ""]
+    lines += _section("SAME-PSCALE ACTIONS (resolve together with yours)",
+                      [_act(a) for a in inp.same_pscale_actions])
+    if inp.history_summary:
+        lines += ["EARLIER (summarised)", inp.history_summary, ""]
+    lines += _section("RESOLVED OUTCOMES (not yet in your narrative)", [
+        f"- #{o.seq} by [{o.source_handle}]: "
+        + "; ".join(f"[{a['handle']}] {a['action']} -> {a['result']}" for a in o.actions)
+        + (f" | facts: {'; '.join(o.world_facts)}" if o.world_facts else "")
+        + (f" | interrupts: {', '.join('[' + i['target'] + '] ' + i['reason'] for i in o.interrupts)}"
+           if o.interrupts else "")
+        for o in inp.resolved_outcomes])
+    lines += _section("PENDING INTENT (not resolved; may not happen)",
+                      [_act(a) for a in inp.pending_higher_pscale + inp.pending_other])
+    lines += _section("YOUR RECENT NARRATIVE", [f"> {n}" for n in inp.recent_narrative])
+    lines += output_format(inp, json_mode=json_mode)
+    user = "\n".join(lines).strip() + "\n"
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def output_format(inp: MediumInput, *, json_mode: bool) -> list[str]:
+    own = f"[{inp.handle}]"
+    must = (f"actions_resolved MUST include {own}'s own action." if inp.my_action
+            else "actions_resolved may be empty (you took no action).")
+    if json_mode:
+        example = {"outcome": {"actions_resolved": [{"character": inp.handle, "action": "...",
+                                                     "result": "success"}],
+                               "world_facts": ["..."], "interrupts": [], "involved": []},
+                   "narrative": "..."}
+        return ["OUTPUT FORMAT (JSON)",
+                "Reply with one JSON object and nothing else:", json.dumps(example),
+                f"result is one of: {', '.join(RESULTS)}. {must}",
+                "interrupts: characters whose current action is cut short by this outcome "
+                "(never yourself).", ""]
+    return [
+        "OUTPUT FORMAT",
+        "OUTCOME",
+        "actions_resolved:",
+        f"- {inp.handle} | <what was done> | <{'|'.join(RESULTS)}>",
+        "world_facts:",
+        "- <a fact that is now true for everyone>",
+        "interrupts:",
+        "- <handle> | <why their action is cut short>   (never yourself; omit if none)",
+        "involved:",
+        "- <handle of anyone else affected>",
+        "NARRATIVE",
+        "<the personal narrative>",
+        "",
+        f"{must} Use handles exactly as given in [brackets], without the brackets.",
+    ]
+
+
+def directive_text(messages: list[Message]) -> str:
+    """The directive as stored with a solid and shown to the GM."""
+    return "\n\n".join(f"### {m['role'].upper()}\n{m['content']}" for m in messages)
+
+
+ACTOR_MARKER = "You are the NPC ACTOR"
+
+
+def compile_actor(inp: MediumInput, actions: list[dict[str, Any]]) -> list[Message]:
+    """The prompt that asks an NPC's AI actor for its next action. It sees exactly what the
+    NPC's Medium would see (the same knowledge boundary), minus the output format."""
+    body = compile_directive(inp)[1]["content"].split("OUTPUT FORMAT", 1)[0].rstrip()
+    menu = [f'- "{a.get("text", "")}" (pscale {a.get("pscale", -1)})' for a in actions
+            if isinstance(a, dict) and a.get("text")]
+    lines = [body, ""]
+    if menu:
+        lines += ["AVAILABLE ACTIONS (typical for you; you may vary them)", *menu, ""]
+    lines += ["Decide what you do next, in character, in the first person.",
+              'Reply with JSON only: {"text": "I ...", "pscale": <-3..2>}']
+    system = (f"{ACTOR_MARKER} for {inp.knowledge.me.name}, a non-player character in a shared "
+              "roleplay scene. Act only on what this character knows.")
+    return [{"role": "system", "content": system}, {"role": "user", "content": "\n".join(lines)}]

@@ -1,0 +1,188 @@
+"""`LLM` over the `anthropic` SDK (Claude's Messages API).
+
+Like the OpenAI adapter, this makes exactly one HTTP attempt per call (build the client with
+`max_retries=0`; otherwise a copy with retries off is used) and translates every SDK failure:
+
+* `LLMTimeout`: the SDK timed out.
+* `LLMTransientError`: connection errors, 408/409/429, any status >= 500 (529 "overloaded"
+  included), and a 2xx whose body is not a usable message.
+* `LLMError`: anything else (400, 401, 403, 404, 413, a refusal, ...). Not worth retrying.
+
+Two SDK facts shape this module (anthropic 2.x):
+
+* `messages.create` has no `temperature` parameter any more, so `temperature` is accepted
+  for protocol compatibility and not sent.
+* JSON output is requested by instruction in the system prompt, which every Claude model and
+  Anthropic-compatible server honours; `parse.py` validates the result either way.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import anthropic
+from anthropic.types import Message as AnthropicMessage
+from anthropic.types import MessageParam
+
+from synthesis.errors import LLMError, LLMTimeout, LLMTransientError
+from synthesis.llm.base import Completion, Message, Usage
+
+logger = logging.getLogger(__name__)
+
+_TRANSIENT_STATUSES = frozenset({408, 409, 429})
+
+JSON_INSTRUCTION = (
+    "Answer with only a JSON value that matches the JSON Schema below: no prose, no "
+    "explanation, no Markdown code fences.\nJSON Schema:\n"
+)
+
+
+class AnthropicAdapter:
+    """An `LLM` backed by `anthropic.AsyncAnthropic.messages.create`.
+
+    System messages are joined (blank-line separated, in order) into the `system` parameter;
+    user and assistant messages keep their order. `aclose()` closes the SDK client.
+    """
+
+    def __init__(self, client: anthropic.AsyncAnthropic, *, provider: str = "anthropic") -> None:
+        self.provider = provider
+        self._client = client if client.max_retries == 0 else client.with_options(max_retries=0)
+
+    async def complete(
+        self,
+        messages: Sequence[Message],
+        *,
+        model: str,
+        json_schema: dict[str, Any] | None = None,
+        max_tokens: int = 1024,
+        temperature: float = 0.8,  # not sent: see the module docstring
+    ) -> Completion:
+        """One message. With `json_schema`, the system prompt asks for schema-shaped JSON only."""
+        system, chat = split_system(messages)
+        if json_schema is not None:
+            instruction = JSON_INSTRUCTION + json.dumps(json_schema, indent=2, sort_keys=True)
+            system = f"{system}\n\n{instruction}" if system else instruction
+        try:
+            response = await self._client.messages.create(
+                model=model,
+                max_tokens=max_tokens,
+                messages=chat,
+                system=system if system else anthropic.omit,
+            )
+        except anthropic.AnthropicError as exc:
+            raise _translate(exc, provider=self.provider, model=model) from exc
+        except json.JSONDecodeError as exc:
+            raise _malformed(self.provider, model, "the response body is not valid JSON") from exc
+        return _to_completion(response, provider=self.provider, requested_model=model)
+
+    async def aclose(self) -> None:
+        """Close the SDK client (and its connection pool)."""
+        await self._client.close()
+
+
+def split_system(messages: Sequence[Message]) -> tuple[str, list[MessageParam]]:
+    """(joined system text, the user/assistant turns in order)."""
+    system: list[str] = []
+    chat: list[MessageParam] = []
+    for message in messages:
+        role, content = message["role"], message["content"]
+        if role == "system":
+            system.append(content)
+        elif role == "user":
+            chat.append({"role": "user", "content": content})
+        else:
+            chat.append({"role": "assistant", "content": content})
+    return "\n\n".join(system), chat
+
+
+def _to_completion(response: object, *, provider: str, requested_model: str) -> Completion:
+    # Non-strict SDK parsing returns a str for a non-JSON content type and a Message with
+    # missing fields for JSON of the wrong shape; neither is usable.
+    if not isinstance(response, AnthropicMessage) or not isinstance(response.content, list):
+        raise _malformed(provider, requested_model, "the response has no content blocks")
+    if response.stop_reason == "refusal":
+        raise LLMError(f"{provider} model refused to answer", provider=provider)
+    texts = [
+        text
+        for block in response.content
+        if getattr(block, "type", None) == "text"
+        and isinstance(text := getattr(block, "text", None), str)
+    ]
+    if not texts:
+        raise _malformed(provider, requested_model, "the response has no text block")
+    if response.stop_reason == "max_tokens":
+        logger.warning(
+            "completion truncated at max_tokens",
+            extra={"action": "llm_complete", "provider": provider, "model": requested_model},
+        )
+    usage = getattr(response, "usage", None)
+    return Completion(
+        text="".join(texts),
+        usage=Usage(
+            prompt_tokens=getattr(usage, "input_tokens", None) or 0,
+            completion_tokens=getattr(usage, "output_tokens", None) or 0,
+        ),
+        model=getattr(response, "model", None) or requested_model,
+        provider=provider,
+    )
+
+
+def _malformed(provider: str, model: str, why: str) -> LLMTransientError:
+    logger.warning(
+        "malformed LLM response",
+        extra={"action": "llm_complete", "provider": provider, "model": model, "reason": why},
+    )
+    return LLMTransientError(f"{provider} returned a malformed response: {why}", provider=provider)
+
+
+def _translate(exc: anthropic.AnthropicError, *, provider: str, model: str) -> LLMError:
+    """Map an SDK exception to our error family (see the module docstring)."""
+    status: int | None = getattr(exc, "status_code", None)
+    error: LLMError
+    if isinstance(exc, anthropic.APITimeoutError):
+        error = LLMTimeout(f"{provider} request timed out", provider=provider)
+    elif isinstance(exc, anthropic.APIConnectionError):
+        error = LLMTransientError(f"cannot reach {provider}: {exc.message}", provider=provider)
+    elif isinstance(exc, anthropic.APIResponseValidationError):
+        error = LLMTransientError(
+            f"{provider} returned a malformed response", provider=provider, status=status
+        )
+    elif isinstance(exc, anthropic.APIStatusError):
+        detail = exc.api_message or exc.message
+        message = f"{provider} returned HTTP {exc.status_code}: {detail}"
+        if exc.status_code in _TRANSIENT_STATUSES or exc.status_code >= 500:
+            retry_after = _retry_after(exc.response.headers.get("retry-after"))
+            details: dict[str, Any] = {"provider": provider, "status": exc.status_code}
+            if retry_after is not None:
+                details["retry_after"] = retry_after
+            error = LLMTransientError(message, **details)
+        else:
+            error = LLMError(message, provider=provider, status=exc.status_code)
+    else:
+        error = LLMError(f"{provider} call failed: {exc}", provider=provider)
+    logger.warning(
+        "LLM call failed",
+        extra={
+            "action": "llm_complete",
+            "provider": provider,
+            "model": model,
+            "status": status,
+            "error": type(error).__name__,
+            "sdk_error": type(exc).__name__,
+        },
+    )
+    return error
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a `Retry-After` header; HTTP-date values are ignored (None)."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None

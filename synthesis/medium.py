@@ -1,0 +1,158 @@
+"""One Medium synthesis: gather → compile → LLM → parse (one repair) → route.
+
+The LLM call runs outside any transaction. ``route`` commits the result and closes the
+window in one transaction, idempotent by window (DESIGN §5.1), so a retried or duplicated
+synthesis writes at most once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from synthesis import compile as compile_
+from synthesis import gather, parse
+from synthesis.clock import Clock
+from synthesis.errors import ParseError
+from synthesis.llm.base import LLM, Message, Usage
+from synthesis.llm.registry import Registry
+from synthesis.store import Store
+from synthesis.timing import window_seconds
+from synthesis.types import Character, Frame, MediumInput, MediumOutput
+
+log = logging.getLogger(__name__)
+MAX_TOKENS = 1200
+
+
+@dataclass
+class SynthesisResult:
+    window_id: UUID
+    routed: bool
+    outcome_id: UUID | None
+    solid_id: UUID | None
+    route: dict[str, Any] = field(default_factory=dict)
+    input: MediumInput | None = None
+    directive: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+    repaired: bool = False
+
+
+async def complete_and_parse(llm: LLM, model: str, messages: list[Message], inp: MediumInput,
+                             *, json_mode: bool) -> tuple[MediumOutput, bool, Usage]:
+    """Call the model; on a parse violation make ONE repair call quoting the error.
+    Raises ParseError when the repair is invalid too (the caller retries with backoff)."""
+    schema = compile_.output_schema(inp) if json_mode else None
+    done = await llm.complete(messages, model=model, json_schema=schema, max_tokens=MAX_TOKENS)
+    try:
+        return parse.parse_output(done.text, inp, json_mode=json_mode), False, done.usage
+    except ParseError as first:
+        repair: list[Message] = [*messages, {"role": "assistant", "content": done.text},
+                                 {"role": "user", "content": (
+                                     f"Your output was invalid: {first.message}. Reply again "
+                                     "with the complete output in the required format.")}]
+        again = await llm.complete(repair, model=model, json_schema=schema, max_tokens=MAX_TOKENS)
+        usage = Usage(done.usage.prompt_tokens + again.usage.prompt_tokens,
+                      done.usage.completion_tokens + again.usage.completion_tokens)
+        try:
+            return parse.parse_output(again.text, inp, json_mode=json_mode), True, usage
+        except ParseError as second:
+            raise ParseError(f"after one repair: {second.message} (first: {first.message})") from second
+
+
+def route_payload(inp: MediumInput, out: MediumOutput, *, frame: Frame, directive: str,
+                  model: str, narrator: str, now: datetime, time_scale: float,
+                  participants: list[UUID], usage: Usage | None = None,
+                  llm_ms: float = 0.0) -> dict[str, Any]:
+    outcome = None
+    if out.outcome is not None:
+        o = out.outcome
+        outcome = {
+            "actions_resolved": [a.model_dump(mode="json") for a in o.actions_resolved],
+            "world_facts": o.world_facts,
+            "characters_involved": [str(c) for c in o.characters_involved],
+            "interrupts": [i.model_dump(mode="json") for i in o.interrupts],
+        }
+    perceive = (window_seconds(inp.pscale, overrides=frame.pscale_windows, time_scale=time_scale)
+                if frame.perceive and inp.mode == "personal" else None)
+    return {
+        "frame_id": str(inp.frame_id), "window_id": str(inp.window_id), "now": now.isoformat(),
+        "narrator": narrator, "perceive_seconds": perceive, "outcome": outcome,
+        "solid": {
+            "content": out.narrative,
+            "outcome_ids": [str(i) for i in out.outcomes_incorporated],
+            "source_liquid_ids": [str(a.liquid_id) for a in inp.my_action],
+            "participant_user_ids": [str(u) for u in participants],
+            "directive": directive, "model": model,
+            "summarised": [str(i) for i in inp.summarised_outcome_ids],
+            "incorporated_through": inp.snapshot_seq,
+            "prompt_tokens": usage.prompt_tokens if usage else 0,
+            "completion_tokens": usage.completion_tokens if usage else 0,
+            "llm_ms": round(llm_ms, 3),
+        },
+    }
+
+
+async def prepare(st: Store, frame_id: UUID, window_id: UUID | None, *,
+                  character_id: UUID | None = None) -> tuple[MediumInput, dict[str, Any]]:
+    doc = await st.gather(frame_id, window_id, character_id=character_id)
+    return gather.build_medium_input(doc), doc
+
+
+def character_of(doc: dict[str, Any], character_id: UUID) -> Character:
+    return next(Character.model_validate(c) for c in doc["characters"]
+                if str(c["id"]) == str(character_id))
+
+
+async def preview(st: Store, registry: Registry, frame_id: UUID, character_id: UUID) -> str:
+    """The directive this character's Medium would send if it woke now."""
+    inp, doc = await prepare(st, frame_id, None, character_id=character_id)
+    llm, _, _ = registry.medium(character_of(doc, character_id).model)
+    return compile_.directive_text(
+        compile_.compile_directive(inp, json_mode=registry.json_mode(llm)))
+
+
+async def synthesize(st: Store, registry: Registry, frame_id: UUID, window_id: UUID, *,
+                     now: datetime | None = None, clock: Clock | None = None,
+                     time_scale: float = 1.0) -> SynthesisResult:
+    """Run one window's Medium end to end. Raises on LLM/parse failure; writes nothing then.
+
+    The route's timestamps (window completed, liquid resolved, interrupt and perceive windows
+    opened) are the moment of routing: ``clock.now()`` read after the LLM call, or ``now``."""
+    if (now is None) == (clock is None):
+        raise ValueError("pass exactly one of now= or clock=")
+    t0 = time.perf_counter()
+    inp, doc = await prepare(st, frame_id, window_id)
+    t1 = time.perf_counter()
+    frame = Frame.model_validate(doc["frame"])
+    me = character_of(doc, inp.character_id)
+    llm, model, label = registry.medium(me.model)
+    json_mode = registry.json_mode(llm)
+    messages = compile_.compile_directive(inp, json_mode=json_mode)
+    directive = compile_.directive_text(messages)
+    out, repaired, usage = await complete_and_parse(llm, model, messages, inp, json_mode=json_mode)
+    t2 = time.perf_counter()
+    participants: list[UUID] = []
+    if frame.mode == "shared":
+        participants = sorted({UUID(str(c["user_id"])) for c in doc["characters"] if c.get("user_id")})
+    routed_at = clock.now() if clock is not None else now
+    assert routed_at is not None
+    payload = route_payload(inp, out, frame=frame, directive=directive, model=model,
+                            narrator=label, now=routed_at, time_scale=time_scale, participants=participants,
+                            usage=usage, llm_ms=(t2 - t1) * 1000)
+    routed = await st.route(payload)
+    t3 = time.perf_counter()
+    log.info("synthesized", extra={
+        "action": "synthesize", "frame_id": str(frame_id), "window_id": str(window_id),
+        "character_id": str(inp.character_id), "routed": routed.get("routed"),
+        "gather_ms": round((t1 - t0) * 1000, 2), "llm_ms": round((t2 - t1) * 1000, 2),
+        "route_ms": round((t3 - t2) * 1000, 2), "repaired": repaired})
+    return SynthesisResult(
+        window_id=window_id, routed=bool(routed.get("routed")),
+        outcome_id=UUID(routed["outcome_id"]) if routed.get("outcome_id") else None,
+        solid_id=UUID(routed["solid_id"]) if routed.get("solid_id") else None,
+        route=routed, input=inp, directive=directive, repaired=repaired,
+        timings={"gather": t1 - t0, "llm": t2 - t1, "route": t3 - t2})

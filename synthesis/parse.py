@@ -1,0 +1,185 @@
+"""Strict parsing of a Medium's output (text blocks or JSON) into ``MediumOutput``.
+
+Violations raise ``ParseError`` whose message names the problem; the caller makes one repair
+call quoting it. Validation: every handle exists in the frame, the character's own action is
+resolved, results are in the enum, interrupt targets are valid and not self, the narrative is
+non-empty and within the cap. Nothing is written on a parse failure.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from uuid import UUID
+
+from synthesis.compile import NARRATIVE_CAP
+from synthesis.errors import ParseError
+from synthesis.types import (
+    RESULTS,
+    ActionOutcome,
+    Interrupt,
+    MediumInput,
+    MediumOutput,
+    ResolvedAction,
+)
+
+_HEADER = re.compile(r"^[ \t#*_>`-]*(OUTCOME|NARRATIVE)[ \t*_:`]*$", re.MULTILINE | re.IGNORECASE)
+_SUB = re.compile(r"^\s*(actions_resolved|world_facts|interrupts|involved)\s*:\s*$", re.IGNORECASE)
+# A Markdown code fence line (```, ```text): models often wrap the blocks in one. The closing
+# fence ends the NARRATIVE, so neither it nor prose after it reaches the player.
+_FENCE = re.compile(r"^[ \t]*```[\w-]*[ \t]*$", re.MULTILINE)
+
+
+def _handle(raw: str, inp: MediumInput, where: str) -> UUID:
+    h = raw.strip().strip("[]").strip().lower()
+    if h not in inp.handles:
+        raise ParseError(f"{where}: unknown character handle {raw.strip()!r}; valid handles: "
+                         f"{', '.join(sorted(inp.handles))}")
+    return inp.handles[h]
+
+
+def _result(raw: str, where: str) -> str:
+    r = raw.strip().strip(".").lower()
+    if r not in RESULTS:
+        raise ParseError(f"{where}: result {raw.strip()!r} is not one of {', '.join(RESULTS)}")
+    return r
+
+
+def _validate(actions: list[tuple[str, str, str]], facts: list[str],
+              interrupts: list[tuple[str, str]], involved: list[str], narrative: str,
+              inp: MediumInput) -> MediumOutput:
+    narrative = narrative.strip()
+    if not narrative:
+        raise ParseError("NARRATIVE is empty")
+    if len(narrative) > NARRATIVE_CAP:
+        raise ParseError(f"NARRATIVE is {len(narrative)} characters; the cap is {NARRATIVE_CAP}")
+    resolved = [ResolvedAction(character_id=_handle(h, inp, f"actions_resolved[{i}]"),
+                               action=a.strip(), result=_result(r, f"actions_resolved[{i}]"))  # type: ignore[arg-type]
+                for i, (h, a, r) in enumerate(actions)]
+    ints = []
+    for i, (h, reason) in enumerate(interrupts):
+        target = _handle(h, inp, f"interrupts[{i}]")
+        if target == inp.character_id:
+            raise ParseError(f"interrupts[{i}]: a character cannot interrupt itself")
+        ints.append(Interrupt(target_character_id=target, reason=reason.strip()))
+    extra = [_handle(h, inp, f"involved[{i}]") for i, h in enumerate(involved)]
+    outcome = None
+    if inp.my_action:
+        if not any(r.character_id == inp.character_id for r in resolved):
+            raise ParseError(f"actions_resolved does not resolve {inp.handle}'s own action")
+        seen: list[UUID] = []
+        for cid in [inp.character_id, *(r.character_id for r in resolved),
+                    *(x.target_character_id for x in ints), *extra]:
+            if cid not in seen:
+                seen.append(cid)
+        outcome = ActionOutcome(actions_resolved=resolved, world_facts=[f.strip() for f in facts if f.strip()],
+                                characters_involved=seen, interrupts=ints)
+    incorporated = [o.outcome_id for o in inp.resolved_outcomes] + list(inp.summarised_outcome_ids)
+    return MediumOutput(outcome=outcome, narrative=narrative, outcomes_incorporated=incorporated)
+
+
+def parse_text(text: str, inp: MediumInput) -> MediumOutput:
+    marks = list(_HEADER.finditer(text))
+    outcome_at = next((m for m in marks if m.group(1).upper() == "OUTCOME"), None)
+    narrative_at = next((m for m in marks if m.group(1).upper() == "NARRATIVE"
+                         and (outcome_at is None or m.start() > outcome_at.start())), None)
+    if narrative_at is None:
+        raise ParseError("no NARRATIVE block found")
+    if outcome_at is None and inp.my_action:
+        raise ParseError("no OUTCOME block found")
+    block = text[outcome_at.end():narrative_at.start()] if outcome_at else ""
+    narrative = _FENCE.split(text[narrative_at.end():], maxsplit=1)[0]
+    actions: list[tuple[str, str, str]] = []
+    facts: list[str] = []
+    interrupts: list[tuple[str, str]] = []
+    involved: list[str] = []
+    section = None
+    for n, raw in enumerate(block.splitlines(), 1):
+        line = raw.strip()
+        if not line or _FENCE.match(line):
+            continue
+        sub = _SUB.match(line)
+        if sub:
+            section = sub.group(1).lower()
+            continue
+        if not line.startswith(("-", "*")):
+            raise ParseError(f"OUTCOME line {n}: expected '- ...' under a section, got {line[:60]!r}")
+        item = line[1:].strip()
+        if section == "actions_resolved":
+            parts = [p.strip() for p in item.split("|")]
+            if len(parts) != 3:
+                raise ParseError(f"actions_resolved: expected 'handle | action | result', got {item[:60]!r}")
+            actions.append((parts[0], parts[1], parts[2]))
+        elif section == "world_facts":
+            facts.append(item)
+        elif section == "interrupts":
+            if item.lower() in ("none", "(none)"):
+                continue
+            h, _, reason = item.partition("|")
+            interrupts.append((h, reason))
+        elif section == "involved":
+            if item.lower() not in ("none", "(none)"):
+                involved.append(item)
+        else:
+            raise ParseError(f"OUTCOME line {n}: item outside any section: {item[:60]!r}")
+    return _validate(actions, facts, interrupts, involved, narrative, inp)
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    """The reply's JSON object. Prose around it may contain braces ("in {json} form:"), so
+    every ``{`` is a candidate: the first that decodes to an object with an ``outcome`` or
+    ``narrative`` key wins. Otherwise the first candidate decides (its decode error or the
+    object itself), so a truncated reply reports "invalid JSON", not a fragment of it."""
+    decoder = json.JSONDecoder()
+    starts = [i for i, ch in enumerate(text) if ch == "{"]
+    if not starts:
+        raise ParseError("no JSON object found")
+    first: Any = None
+    first_error: json.JSONDecodeError | None = None
+    for n, start in enumerate(starts):
+        try:
+            obj, _ = decoder.raw_decode(text[start:])
+        except json.JSONDecodeError as exc:
+            if n == 0:
+                first_error = exc
+            continue
+        if isinstance(obj, dict) and ("outcome" in obj or "narrative" in obj):
+            return obj
+        if n == 0:
+            first = obj
+    if first_error is not None:
+        raise ParseError(f"invalid JSON: {first_error.msg} at character {first_error.pos}")
+    if not isinstance(first, dict):
+        raise ParseError("the JSON value is not an object")
+    return first
+
+
+def parse_json(text: str, inp: MediumInput) -> MediumOutput:
+    obj = _json_object(text)
+    out = obj.get("outcome") or {}
+    if not isinstance(out, dict):
+        raise ParseError("outcome must be an object")
+
+    def items(key: str) -> list[Any]:
+        v = out.get(key) or []
+        if not isinstance(v, list):
+            raise ParseError(f"outcome.{key} must be a list")
+        return v
+
+    actions = []
+    for i, a in enumerate(items("actions_resolved")):
+        if not isinstance(a, dict):
+            raise ParseError(f"actions_resolved[{i}] must be an object")
+        actions.append((str(a.get("character", "")), str(a.get("action", "")), str(a.get("result", ""))))
+    interrupts = [(str(x.get("target", "")), str(x.get("reason", ""))) if isinstance(x, dict)
+                  else (str(x), "") for x in items("interrupts")]
+    narrative = obj.get("narrative")
+    if not isinstance(narrative, str):
+        raise ParseError("narrative must be a string")
+    return _validate(actions, [str(f) for f in items("world_facts")], interrupts,
+                     [str(h) for h in items("involved")], narrative, inp)
+
+
+def parse_output(text: str, inp: MediumInput, *, json_mode: bool) -> MediumOutput:
+    return parse_json(text, inp) if json_mode else parse_text(text, inp)

@@ -1,0 +1,47 @@
+"""Settings from the environment (pydantic-settings). Constructed by entry points, never at import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("medium", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Every knob medium reads. Env var names are the field names upper-cased."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="", extra="ignore", populate_by_name=True, env_ignore_empty=True
+    )
+
+    database_url: str | None = Field(default=None, alias="DATABASE_URL")
+    test_database_url: str | None = Field(default=None, alias="TEST_DATABASE_URL")
+    medium_data_dir: Path = Field(default_factory=default_data_dir, alias="MEDIUM_DATA_DIR")
+    medium_time_scale: float = Field(default=1.0, gt=0, alias="MEDIUM_TIME_SCALE")
+    medium_jwt_secret: SecretStr = Field(
+        default=SecretStr("medium-dev-jwt-secret-change-me-0123456789"), alias="MEDIUM_JWT_SECRET"
+    )
+    medium_secret_key: SecretStr | None = Field(default=None, alias="MEDIUM_SECRET_KEY")
+    # LLM: "scripted" (offline default), "openai:<model>", "anthropic:<model>".
+    medium_llm: str | None = Field(default=None, alias="MEDIUM_LLM")
+    medium_soft_llm: str | None = Field(default=None, alias="MEDIUM_SOFT_LLM")
+    openai_api_key: SecretStr | None = Field(default=None, alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(default=None, alias="OPENAI_BASE_URL")
+    anthropic_api_key: SecretStr | None = Field(default=None, alias="ANTHROPIC_API_KEY")
+    anthropic_base_url: str | None = Field(default=None, alias="ANTHROPIC_BASE_URL")
+    medium_llm_timeout: float = Field(default=60.0, gt=0, alias="MEDIUM_LLM_TIMEOUT")
+    medium_llm_concurrency: int = Field(default=16, ge=1, alias="MEDIUM_LLM_CONCURRENCY")
+    medium_llm_latency: str | None = Field(default=None, alias="MEDIUM_LLM_LATENCY")
+    medium_llm_seed: int = Field(default=0, alias="MEDIUM_LLM_SEED")
+    medium_llm_fail_rate: float = Field(default=0.0, ge=0, le=1, alias="MEDIUM_LLM_FAIL_RATE")
+    medium_realtime: str = Field(default="notify", alias="MEDIUM_REALTIME")
+    medium_log_level: str = Field(default="INFO", alias="MEDIUM_LOG_LEVEL")
+    medium_public_url: str | None = Field(default=None, alias="MEDIUM_PUBLIC_URL")
+    medium_rate_limit: float = Field(default=5.0, gt=0, alias="MEDIUM_RATE_LIMIT")
+    medium_rate_burst: int = Field(default=10, ge=1, alias="MEDIUM_RATE_BURST")

@@ -1,0 +1,235 @@
+-- Named runtime queries, parsed once at import by synthesis/store.py.
+-- Every hot query filters by frame_id or hits a partial index on windows.
+
+-- name: insert_user
+INSERT INTO auth.users (id, email, raw_user_meta_data)
+VALUES ($1, $2, $3)
+ON CONFLICT (id) DO UPDATE SET email = EXCLUDED.email
+RETURNING id;
+
+-- name: insert_frame
+INSERT INTO public.frames (name, mode, world, scenario, pscale_windows, perceive,
+                           actor_budget_per_hour, actors_always, created_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+RETURNING *;
+
+-- name: insert_member
+INSERT INTO public.frame_members (frame_id, user_id, role)
+VALUES ($1, $2, $3)
+ON CONFLICT (frame_id, user_id) DO UPDATE SET role = EXCLUDED.role
+RETURNING *;
+
+-- name: delete_member
+DELETE FROM public.frame_members WHERE frame_id = $1 AND user_id = $2 RETURNING *;
+
+-- name: insert_character
+INSERT INTO public.characters (frame_id, name, handle, user_id, universal, internal, external,
+                               model, actions, idle_seconds)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+RETURNING *;
+
+-- name: insert_affiliation
+INSERT INTO public.affiliations (frame_id, name, universal, internal, external)
+VALUES ($1, $2, $3, $4, $5)
+RETURNING *;
+
+-- name: insert_membership
+INSERT INTO public.memberships (frame_id, character_id, affiliation_id, hidden)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (frame_id, character_id, affiliation_id) DO UPDATE SET hidden = EXCLUDED.hidden
+RETURNING *;
+
+-- name: get_frame
+SELECT * FROM public.frames WHERE id = $1;
+
+-- name: list_characters
+SELECT * FROM public.characters WHERE frame_id = $1 ORDER BY created_at, name;
+
+-- name: get_character
+SELECT * FROM public.characters WHERE frame_id = $1 AND id = $2;
+
+-- name: list_affiliations
+SELECT * FROM public.affiliations WHERE frame_id = $1 ORDER BY name;
+
+-- name: list_memberships
+SELECT * FROM public.memberships WHERE frame_id = $1;
+
+-- name: member_role
+SELECT role FROM public.frame_members WHERE frame_id = $1 AND user_id = $2;
+
+-- name: insert_liquid
+INSERT INTO public.liquid (frame_id, character_id, user_id, content, refined_text, pscale,
+                           timer_duration, interruptive, interrupt_targets, soft_source, soft_note,
+                           submitted_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+RETURNING *;
+
+-- name: commit_liquid
+SELECT public.medium_commit_v1($1, $2, $3) AS liquid;
+
+-- name: find_liquid
+SELECT * FROM public.liquid WHERE id = $1;
+
+-- name: claim_due_windows
+-- Claim up to $2 due windows (open and due, or claimed with an expired lease) for worker $3,
+-- leased until $1 + $4 seconds. An open window is skipped while its character has a claimed
+-- one: at most one synthesis in flight per character (also backed by windows_one_claimed).
+WITH due AS (
+  SELECT w.frame_id, w.id
+  FROM public.windows w
+  WHERE ((w.status = 'open' AND w.due_at <= $1
+          AND NOT EXISTS (SELECT 1 FROM public.windows c
+                          WHERE c.frame_id = w.frame_id AND c.character_id = w.character_id
+                            AND c.status = 'claimed'))
+         OR (w.status = 'claimed' AND w.lease_expires_at <= $1))
+  ORDER BY w.due_at
+  LIMIT $2
+  FOR UPDATE OF w SKIP LOCKED
+)
+UPDATE public.windows w
+   SET status = 'claimed', claimed_by = $3, claimed_at = $1,
+       lease_expires_at = $1::timestamptz + make_interval(secs => $4), attempts = w.attempts + 1
+  FROM due
+ WHERE w.frame_id = due.frame_id AND w.id = due.id
+RETURNING w.*;
+
+-- name: next_due
+-- The soonest moment anything becomes claimable: an open window's due_at or a lease expiry.
+-- An open window whose character has a claimed one is not claimable (claim_due_windows skips
+-- it); the worker that finishes the claimed one wakes itself and claims it. Counting it here
+-- made every worker busy-loop (claim, next_due, no sleep) while any such window was due.
+SELECT least(
+  -- ORDER BY + LIMIT 1 walks windows_due in order and stops at the first claimable row;
+  -- min() with the anti-join would visit every open window on every pass.
+  (SELECT w.due_at FROM public.windows w
+   WHERE w.status = 'open'
+     AND NOT EXISTS (SELECT 1 FROM public.windows c WHERE c.frame_id = w.frame_id
+                       AND c.character_id = w.character_id AND c.status = 'claimed')
+   ORDER BY w.due_at LIMIT 1),
+  (SELECT min(lease_expires_at) FROM public.windows WHERE status = 'claimed')
+) AS next_due;
+
+-- name: heartbeat
+UPDATE public.windows
+   SET lease_expires_at = $2::timestamptz + make_interval(secs => $3)
+ WHERE id = ANY($1::uuid[]) AND status = 'claimed' AND claimed_by = $4
+RETURNING id;
+
+-- name: release_windows
+-- Give claimed windows back at once (graceful shutdown): the lease is cleared (expired at $3),
+-- so any worker reclaims them immediately. They stay 'claimed' so they keep their place
+-- ahead of the character's newer windows (per-character order).
+UPDATE public.windows
+   SET claimed_by = NULL, lease_expires_at = $3
+ WHERE id = ANY($1::uuid[]) AND status = 'claimed' AND claimed_by = $2
+RETURNING id;
+
+-- name: fail_window
+UPDATE public.windows
+   SET status = 'failed', last_error = $3, lease_expires_at = NULL, completed_at = $4
+ WHERE frame_id = $1 AND id = $2 AND status = 'claimed'
+RETURNING *;
+
+-- name: gather
+SELECT public.medium_gather_v1($1, $2, $3, $4) AS doc;
+
+-- name: route
+SELECT public.medium_route_v1($1) AS result;
+
+-- name: emit
+SELECT public.medium_emit_v1($1, $2) AS seq;
+
+-- name: lock_frame
+SELECT * FROM public.frames WHERE id = $1 FOR UPDATE;
+
+-- name: get_window
+SELECT * FROM public.windows WHERE frame_id = $1 AND id = $2;
+
+-- name: retry_window
+-- GM retry of a failed window: claimable at $3 with a fresh attempt budget.
+UPDATE public.windows
+   SET status = 'claimed', claimed_by = NULL, lease_expires_at = $3, attempts = 0, last_error = NULL,
+       completed_at = NULL
+ WHERE frame_id = $1 AND id = $2 AND status = 'failed'
+RETURNING *;
+
+-- name: cancel_window
+UPDATE public.windows
+   SET status = 'cancelled', cancel_reason = $3, completed_at = $4
+ WHERE frame_id = $1 AND id = $2 AND status = 'open'
+RETURNING *;
+
+-- name: uncommit_window_liquid
+-- A cancelled window's committed liquid goes back to submitted, so nothing is lost.
+UPDATE public.liquid
+   SET status = 'submitted', window_id = NULL, committed_at = NULL, timer_expires_at = NULL
+ WHERE frame_id = $1 AND window_id = $2 AND status = 'committed'
+RETURNING id;
+
+-- name: open_windows
+SELECT * FROM public.windows WHERE frame_id = $1 AND status IN ('open', 'claimed', 'failed')
+ORDER BY due_at;
+
+-- name: events_since
+SELECT * FROM public.events WHERE frame_id = $1 AND seq > $2 ORDER BY seq LIMIT $3;
+
+-- name: outcomes_by_ids
+SELECT * FROM public.outcomes WHERE frame_id = $1 AND id = ANY($2::uuid[]) ORDER BY seq;
+
+-- name: solid_by_ids
+SELECT * FROM public.solid WHERE frame_id = $1 AND id = ANY($2::uuid[]) ORDER BY seq;
+
+-- name: windows_by_ids
+SELECT * FROM public.windows WHERE frame_id = $1 AND id = ANY($2::uuid[]);
+
+-- name: liquid_by_ids
+SELECT * FROM public.liquid WHERE frame_id = $1 AND id = ANY($2::uuid[]);
+
+-- name: list_outcomes
+SELECT * FROM public.outcomes WHERE frame_id = $1 AND seq > $2 ORDER BY seq LIMIT $3;
+
+-- name: list_solid
+SELECT * FROM public.solid WHERE frame_id = $1 AND seq > $2 ORDER BY seq LIMIT $3;
+
+-- name: character_solid
+SELECT * FROM public.solid WHERE frame_id = $1 AND character_id = $2 ORDER BY seq;
+
+-- name: latest_window
+SELECT * FROM public.windows WHERE frame_id = $1 AND character_id = $2 ORDER BY seq DESC LIMIT 1;
+
+-- name: reschedule_window
+-- After a failed attempt: retry at $3 (backoff). The window keeps its claimed slot with the
+-- lease ending at $3, so it is reclaimed then, still ahead of the character's newer windows.
+UPDATE public.windows
+   SET claimed_by = NULL, lease_expires_at = $3, last_error = $4
+ WHERE id = $1 AND status = 'claimed' AND claimed_by = $2
+RETURNING id;
+
+-- name: presence_set
+INSERT INTO public.presence (frame_id, user_id, gateway, connections, last_seen)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (frame_id, user_id, gateway)
+DO UPDATE SET connections = EXCLUDED.connections, last_seen = EXCLUDED.last_seen;
+
+-- name: actor_candidates
+-- NPCs that could act now: no open or claimed window, in a frame whose actors are on
+-- (actors_always, or a human connected since $3). $2: start of the budget period.
+SELECT c.frame_id, c.id, c.idle_seconds, c.created_at, f.actor_budget_per_hour,
+       (SELECT max(l.submitted_at) FROM public.liquid l
+         WHERE l.frame_id = c.frame_id AND l.character_id = c.id) AS last_acted,
+       (SELECT max(o.created_at) FROM public.outcomes o
+         WHERE o.frame_id = c.frame_id AND c.id = ANY (o.characters_involved)
+           AND o.source_character_id <> c.id) AS last_involved,
+       (SELECT count(*) FROM public.liquid l
+         WHERE l.frame_id = c.frame_id AND l.user_id IS NULL AND l.submitted_at > $2) AS recent_actions
+FROM public.characters c
+JOIN public.frames f ON f.id = c.frame_id
+WHERE c.user_id IS NULL
+  AND (f.actors_always OR EXISTS (
+        SELECT 1 FROM public.presence p
+        WHERE p.frame_id = f.id AND p.connections > 0 AND p.last_seen > $3))
+  AND NOT EXISTS (SELECT 1 FROM public.windows w
+                  WHERE w.frame_id = c.frame_id AND w.character_id = c.id
+                    AND w.status IN ('open', 'claimed'))
+ORDER BY c.frame_id, c.id
+LIMIT $1;

@@ -1,0 +1,292 @@
+"""The store's queries for the HTTP API and the realtime gateway (``synthesis/sql/api.sql``).
+
+Split from ``store.py`` to keep modules small; it talks to the database only through
+``Store``'s named-query methods, so ``store.py`` stays the only asyncpg user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from synthesis import errors
+from synthesis.store import Connection, Store, _model
+from synthesis.types import (
+    Affiliation,
+    Character,
+    Frame,
+    LiquidEntry,
+    Membership,
+    OutcomeRow,
+    Row,
+    SolidRow,
+    Window,
+)
+
+# --- API reads/writes ------------------------------------------------------------------------
+# The queries of api/ (synthesis/sql/api.sql). Methods taking ``conn`` run in the caller's
+# transaction: an ``as_user`` one where RLS decides, or a ``transaction`` one after the API has
+# checked the caller's frame role. Cast changes append a ``frame`` event so clients refresh.
+
+
+def _rows(records: Sequence[Any]) -> list[dict[str, Any]]:
+    return [dict(r) for r in records]
+
+
+class ApiStore(Store):
+    """``Store`` plus the reads and writes the HTTP API and the realtime gateway need."""
+
+    async def ping(self) -> None:
+        await self.fetchval("api_ping")
+
+    @asynccontextmanager
+    async def as_gm(self, user_id: UUID, frame_id: UUID) -> AsyncIterator[Connection]:
+        """A transaction for a GM action: the frame row locked first (the lock order of every
+        writer), then the caller's role checked: not a member → NotFound, a player → Forbidden."""
+        async with self.transaction() as conn:
+            role = None
+            if await self.fetchrow("lock_frame", frame_id, conn=conn) is not None:
+                role = await self.member_role(frame_id, user_id, conn=conn)
+            if role is None:
+                raise errors.NotFound("frame not found", field="frame_id")
+            if role != "gm":
+                raise errors.Forbidden("only the frame's GM may do that", field="frame_id")
+            yield conn
+
+    @asynccontextmanager
+    async def as_member(self, user_id: UUID, frame_id: UUID) -> AsyncIterator[Connection]:
+        """``as_user`` for a member's read: not a member of the frame (by RLS) → NotFound."""
+        async with self.as_user(user_id) as conn:
+            if await self.my_role(conn, frame_id) is None:
+                raise errors.NotFound("frame not found", field="frame_id")
+            yield conn
+
+    @asynccontextmanager
+    async def as_user_locked(self, user_id: UUID, frame_id: UUID) -> AsyncIterator[Connection]:
+        """``as_user`` with the frame row locked first, for RLS-checked writes that then append
+        events (``trusted`` + ``emit``) without breaking the frame-first lock order."""
+        async with self.as_user(user_id) as conn:
+            await self.trusted(conn)
+            await self.fetchrow("lock_frame", frame_id, conn=conn)
+            await self.fetchval("api_become_user", conn=conn)
+            yield conn
+
+    async def trusted(self, conn: Connection) -> None:
+        """Inside ``as_user``, after the RLS-checked statements: back to the connecting role."""
+        await self.fetchval("api_reset_role", conn=conn)
+
+    async def frame_changed(self, conn: Connection, frame_id: UUID) -> None:
+        await self.emit(conn, frame_id, [("frame", frame_id, None)])
+
+    async def my_role(self, conn: Connection, frame_id: UUID) -> str | None:
+        """As user: the caller's role in the frame, None when not a member (RLS)."""
+        return await self.fetchval("api_my_role", frame_id, conn=conn)  # type: ignore[no-any-return]
+
+    async def my_frames(self, conn: Connection) -> list[tuple[Frame, str]]:
+        return [(_model(Frame, r), r["my_role"]) for r in await self.fetch("api_my_frames", conn=conn)]
+
+    async def create_frame(self, user_id: UUID, *, name: str, mode: str, world: str, scenario: str,
+                           pscale_windows: dict[str, float], perceive: bool) -> Frame:
+        """The creator becomes the frame's GM; a token subject new to the database is added."""
+        async with self.transaction() as conn:
+            await self.fetchval("api_ensure_user", user_id, None, conn=conn)
+            row = await self.fetchrow("insert_frame", name, mode, world, scenario, pscale_windows,
+                                      perceive, 120, False, user_id, conn=conn)
+            assert row is not None
+            await self.fetchrow("insert_member", row["id"], user_id, "gm", conn=conn)
+            return _model(Frame, row)
+
+    async def update_frame(self, conn: Connection, frame_id: UUID, *, name: str | None,
+                           mode: str | None, world: str | None, scenario: str | None,
+                           pscale_windows: dict[str, float] | None, perceive: bool | None) -> Frame:
+        await self.frame_changed(conn, frame_id)  # first, so the row returned has its cursor
+        row = await self.fetchrow("api_update_frame", frame_id, name, mode, world, scenario,
+                                  pscale_windows, perceive, conn=conn)
+        if row is None:
+            raise errors.NotFound("frame not found", field="frame_id")
+        return _model(Frame, row)
+
+    async def set_member(self, conn: Connection, frame_id: UUID, user_id: UUID, role: str
+                         ) -> dict[str, Any]:
+        if not await self.fetchval("api_user_exists", user_id, conn=conn):
+            raise errors.NotFound("no such user", field="user_id")
+        row = await self.fetchrow("insert_member", frame_id, user_id, role, conn=conn)
+        await self.frame_changed(conn, frame_id)
+        return dict(row) if row else {}
+
+    async def remove_member(self, conn: Connection, frame_id: UUID, user_id: UUID) -> None:
+        row = await self.fetchrow("delete_member", frame_id, user_id, conn=conn)
+        if row is None:
+            raise errors.NotFound("not a member of this frame", field="user_id")
+        if row["role"] == "gm" and not await self.fetchval("api_gm_count", frame_id, conn=conn):
+            raise errors.Conflict("a frame keeps at least one GM", field="user_id")
+        await self.frame_changed(conn, frame_id)
+
+    async def visible_cast(self, conn: Connection, frame_id: UUID
+                           ) -> tuple[list[Character], list[dict[str, Any]]]:
+        """As user: characters (public columns) and the memberships RLS lets the caller see."""
+        chars = [_model(Character, r) for r in await self.fetch("api_visible_characters", frame_id, conn=conn)]
+        return chars, _rows(await self.fetch("api_visible_memberships", frame_id, conn=conn))
+
+    async def character_internals(self, frame_id: UUID, ids: list[UUID]) -> dict[UUID, str]:
+        rows = await self.fetch("api_character_internals", frame_id, ids)
+        return {r["id"]: r["internal"] for r in rows}
+
+    async def ensure_player(self, conn: Connection, frame_id: UUID, user_id: UUID) -> None:
+        if not await self.fetchval("api_user_exists", user_id, conn=conn):
+            raise errors.NotFound("no such user", field="user_id")
+        await self.fetchval("api_add_player_if_missing", frame_id, user_id, conn=conn)
+
+    async def create_character(self, conn: Connection, frame_id: UUID, *, name: str,
+                               handle: str, user_id: UUID | None, universal: str, internal: str,
+                               external: str, model: str | None) -> Character:
+        if user_id is not None:
+            await self.ensure_player(conn, frame_id, user_id)
+        row = await self.fetchrow("insert_character", frame_id, name, handle, user_id, universal,
+                                  internal, external, model, [], None, conn=conn)
+        await self.frame_changed(conn, frame_id)
+        return _model(Character, row)
+
+    async def update_character(self, conn: Connection, frame_id: UUID, character_id: UUID,
+                               fields: dict[str, Any]) -> Character:
+        if fields.get("user_id") is not None:
+            await self.ensure_player(conn, frame_id, fields["user_id"])
+        row = await self.fetchrow(
+            "api_update_character", frame_id, character_id, fields.get("name"), fields.get("handle"),
+            "user_id" in fields, fields.get("user_id"), fields.get("universal"), fields.get("internal"),
+            fields.get("external"), "model" in fields, fields.get("model"), conn=conn)
+        if row is None:
+            raise errors.NotFound("character not found", field="character_id")
+        await self.frame_changed(conn, frame_id)
+        return _model(Character, row)
+
+    async def delete_row(self, conn: Connection, query: str, frame_id: UUID, *ids: UUID,
+                         field: str) -> None:
+        """Run one of the api_delete_* queries; NotFound naming ``field`` when nothing matched."""
+        if await self.fetchrow(query, frame_id, *ids, conn=conn) is None:
+            raise errors.NotFound(f"{field.removesuffix('_id')} not found", field=field)
+        await self.frame_changed(conn, frame_id)
+
+    async def visible_affiliations(self, conn: Connection, frame_id: UUID) -> list[Affiliation]:
+        return [_model(Affiliation, r) for r in await self.fetch("api_visible_affiliations", frame_id, conn=conn)]
+
+    async def affiliation_internals(self, frame_id: UUID, user_id: UUID, *, gm: bool) -> dict[UUID, str]:
+        rows = await self.fetch("api_affiliation_internals", frame_id, user_id, gm)
+        return {r["id"]: r["internal"] for r in rows}
+
+    async def create_affiliation(self, conn: Connection, frame_id: UUID, *, name: str,
+                                 universal: str, internal: str, external: str) -> Affiliation:
+        row = await self.fetchrow("insert_affiliation", frame_id, name, universal, internal, external,
+                                  conn=conn)
+        await self.frame_changed(conn, frame_id)
+        return _model(Affiliation, row)
+
+    async def update_affiliation(self, conn: Connection, frame_id: UUID, affiliation_id: UUID,
+                                 fields: dict[str, Any]) -> Affiliation:
+        row = await self.fetchrow("api_update_affiliation", frame_id, affiliation_id, fields.get("name"),
+                                  fields.get("universal"), fields.get("internal"),
+                                  fields.get("external"), conn=conn)
+        if row is None:
+            raise errors.NotFound("affiliation not found", field="affiliation_id")
+        await self.frame_changed(conn, frame_id)
+        return _model(Affiliation, row)
+
+    async def set_membership(self, conn: Connection, frame_id: UUID, affiliation_id: UUID,
+                             character_id: UUID, hidden: bool) -> Membership:
+        if await self.get_character(frame_id, character_id, conn=conn) is None:
+            raise errors.NotFound("character not found", field="character_id")
+        row = await self.fetchrow("insert_membership", frame_id, character_id, affiliation_id, hidden,
+                                  conn=conn)
+        await self.frame_changed(conn, frame_id)
+        return _model(Membership, row)
+
+    async def list_models(self) -> list[dict[str, Any]]:
+        return _rows(await self.fetch("api_list_models"))
+
+    async def insert_model(self, *, name: str, provider: str, model: str, base_url: str | None,
+                           api_key_encrypted: str | None, role: str | None) -> dict[str, Any]:
+        row = await self.fetchrow("api_insert_model", name, provider, model, base_url,
+                                  api_key_encrypted, role)
+        return dict(row) if row else {}
+
+    async def frame_liquid(self, conn: Connection, frame_id: UUID, *, limit: int = 1000
+                           ) -> list[LiquidEntry]:
+        return [_model(LiquidEntry, r) for r in await self.fetch("api_frame_liquid", frame_id, limit, conn=conn)]
+
+    async def update_liquid(self, conn: Connection, frame_id: UUID, liquid_id: UUID, *,
+                            content: str, refined_text: str | None, pscale: int, timer_duration: float,
+                            interruptive: bool, interrupt_targets: list[UUID], soft_source: str,
+                            soft_note: str | None) -> LiquidEntry | None:
+        row = await self.fetchrow("api_update_liquid", frame_id, liquid_id, content, refined_text, pscale,
+                                  timer_duration, interruptive, interrupt_targets, soft_source,
+                                  soft_note, conn=conn)
+        return _model(LiquidEntry, row) if row else None
+
+    async def withdraw_liquid(self, conn: Connection, frame_id: UUID, liquid_id: UUID
+                              ) -> LiquidEntry | None:
+        row = await self.fetchrow("api_withdraw_liquid", frame_id, liquid_id, conn=conn)
+        return _model(LiquidEntry, row) if row else None
+
+    async def intent(self, frame_id: UUID, viewer: UUID) -> list[dict[str, Any]]:
+        return _rows(await self.fetch("api_intent", frame_id, viewer))
+
+    async def solid_directive(self, frame_id: UUID, solid_id: UUID) -> str | None:
+        return await self.fetchval("api_solid_directive", frame_id, solid_id)  # type: ignore[no-any-return]
+
+    async def retry_window(self, conn: Connection, frame_id: UUID, window_id: UUID,
+                           now: datetime) -> Window | None:
+        """A failed window opens again, due ``now``. None when it is not failed."""
+        row = await self.fetchrow("retry_window", frame_id, window_id, now, conn=conn)
+        if row is None:
+            return None
+        w = _model(Window, row)
+        await self.emit(conn, frame_id, [("timer", w.id, await self._audience(conn, frame_id, w.character_id))])
+        return w
+
+    async def cancel_window(self, conn: Connection, frame_id: UUID, window_id: UUID,
+                            now: datetime, reason: str) -> Window | None:
+        """An open window is cancelled; its committed liquid goes back to submitted."""
+        row = await self.fetchrow("cancel_window", frame_id, window_id, reason, now, conn=conn)
+        if row is None:
+            return None
+        w = _model(Window, row)
+        aud = await self._audience(conn, frame_id, w.character_id)
+        freed = await self.fetch("uncommit_window_liquid", frame_id, window_id, conn=conn)
+        await self.emit(conn, frame_id, [("timer", w.id, aud)] + [("liquid", r["id"], aud) for r in freed])
+        return w
+
+    # realtime gateway: rows by id, loaded in batches (pass an as_user conn for catch-up)
+
+    async def rows_by_ids(self, kind: str, frame_id: UUID, ids: list[UUID], *,
+                          conn: Connection | None = None) -> list[Row]:
+        query, cls = _BY_IDS[kind]
+        return [_model(cls, r) for r in await self.fetch(query, frame_id, ids, conn=conn)]
+
+    async def frames_seq(self, frame_ids: list[UUID]) -> dict[UUID, int]:
+        return {r["id"]: r["event_seq"] for r in await self.fetch("api_frames_seq", frame_ids)}
+
+    # stats and metrics (frame_id None: every frame)
+
+    async def window_counts(self, frame_id: UUID | None = None) -> dict[str, int]:
+        row = await self.fetchrow("api_window_counts", frame_id)
+        return dict(row) if row else {"open": 0, "claimed": 0, "failed": 0}
+
+    async def window_latencies(self, frame_id: UUID | None = None, *, limit: int = 1000
+                               ) -> list[tuple[float, float]]:
+        rows = await self.fetch("api_window_latencies", frame_id, limit)
+        return [(float(r["lateness_ms"]), float(r["synthesis_ms"])) for r in rows]
+
+    async def llm_usage(self, frame_id: UUID | None = None) -> dict[str, Any]:
+        row = await self.fetchrow("api_llm_usage", frame_id)
+        return dict(row) if row else {}
+
+
+_BY_IDS: dict[str, tuple[str, type[Row]]] = {
+    "outcome": ("outcomes_by_ids", OutcomeRow),
+    "narrative": ("solid_by_ids", SolidRow),
+    "timer": ("windows_by_ids", Window),
+    "liquid": ("liquid_by_ids", LiquidEntry),
+}

@@ -1,0 +1,98 @@
+"""The benchmark peers fire every timer exactly once on small workloads.
+
+Runs against a real Postgres (TEST_DATABASE_URL, default the local trust server).
+Timings are deliberately not asserted: they depend on the machine.
+"""
+
+from __future__ import annotations
+
+import os
+
+import asyncpg
+import pytest
+
+from benchmarks._stats import median, percentile, summarize
+from benchmarks.peers import PEERS, PeerResult, Workload, run_peers
+
+DSN = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+SMALL = [Workload.spread(n=50, seconds=1.0), Workload.burst(n=200)]
+# Default procrastinate polls every 5 s: keep its workload tiny so it stays quick.
+TINY = [Workload.spread(n=10, seconds=0.5), Workload.burst(n=20)]
+
+
+async def _bench_databases(peer: str) -> set[str]:
+    conn = await asyncpg.connect(DSN)
+    try:
+        rows = await conn.fetch("SELECT datname FROM pg_database")
+    finally:
+        await conn.close()
+    return {row["datname"] for row in rows if row["datname"].startswith(f"bench_{peer}_")}
+
+
+def _check(result: PeerResult, workload: Workload) -> None:
+    assert result.n == workload.n
+    assert result.fired == workload.n, result
+    assert result.duplicates == 0, result
+    assert result.missing == 0, result
+    as_dict = result.to_dict()
+    assert set(as_dict) == {
+        "n",
+        "fired",
+        "duplicates",
+        "missing",
+        "lateness_ms",
+        "drain_ms",
+        "note",
+    }
+    assert set(as_dict["lateness_ms"]) == {"p50", "p90", "p99", "max"}
+    assert all(v is not None for v in as_dict["lateness_ms"].values())
+    if workload.is_burst:
+        assert as_dict["drain_ms"] is not None
+    else:
+        assert as_dict["drain_ms"] is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workload", SMALL, ids=lambda w: w.name)
+@pytest.mark.parametrize("peer", [name for name in PEERS if name != "procrastinate_default"])
+async def test_peer_fires_every_job_once(peer: str, workload: Workload) -> None:
+    before = await _bench_databases(peer)
+    result = await PEERS[peer](DSN, workload)
+    _check(result, workload)
+    assert await _bench_databases(peer) <= before  # its fresh database was dropped
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workload", TINY, ids=lambda w: w.name)
+async def test_procrastinate_default_polling_is_slow_but_complete(workload: Workload) -> None:
+    result = await PEERS["procrastinate_default"](DSN, workload)
+    _check(result, workload)
+
+
+@pytest.mark.slow
+async def test_run_peers_shape() -> None:
+    seen: list[str] = []
+    out = await run_peers(DSN, [Workload.burst(n=5)], names=["asyncio"], progress=seen.append)
+    assert set(out) == {"burst"}
+    assert out["burst"]["asyncio"]["fired"] == 5
+    assert seen
+    with pytest.raises(ValueError):
+        await run_peers(DSN, [Workload.burst(n=5)], names=["nope"], progress=None)
+
+
+def test_workload_due_times() -> None:
+    spread = Workload.spread(n=4, seconds=2.0)
+    assert spread.due_times(100.0) == [101.0, 101.5, 102.0, 102.5]
+    burst = Workload.burst(n=3)
+    assert burst.is_burst and burst.due_times(0.0) == [1.0, 1.0, 1.0]
+
+
+def test_stats_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert summarize(values) == {"p50": 50.0, "p90": 90.0, "p99": 99.0, "max": 100.0}
+    assert summarize([]) == {"p50": None, "p90": None, "p99": None, "max": None}
+    assert summarize([7.0]) == {"p50": 7.0, "p90": 7.0, "p99": 7.0, "max": 7.0}
+    assert percentile([1.0, 2.0, 3.0], 0) == 1.0
+    assert median([3.0, 1.0, 2.0]) == 2.0
+    assert median([4.0, 1.0, 2.0, 3.0]) == 2.5

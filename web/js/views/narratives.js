@@ -1,0 +1,80 @@
+// The solid panel: personal narratives, oldest first and newest at the bottom. It follows the
+// newest entry unless the reader has scrolled up to read back; then a "new" button appears.
+import { h, atBottom, scrollToBottom, narratorBadge, triggerBadge, timeOfDay } from './dom.js';
+
+/** Paragraphs from plain text (blank lines split paragraphs; single newlines are kept). */
+export function paragraphs(text) {
+  return String(text || '').split(/\n\s*\n/).map((p) => p.trim()).filter(Boolean)
+    .map((p) => h('p', p));
+}
+
+/** One narrative as an <article>. opts: {who, onDirective} for the GM. */
+export function renderNarrative(n, { who = null, onDirective = null } = {}) {
+  const art = h('article.narrative', {
+    dataset: { id: n.id, seq: n.seq, trigger: n.trigger_mode, character: n.character_id },
+    'aria-label': `${who ? `${who}: ` : ''}${n.clock || ''}`,
+  },
+  h('header.meta',
+    who ? h('strong.who', who) : null,
+    triggerBadge(n.trigger_mode),
+    n.clock ? h('time.clock', { title: `In-game time · written at ${timeOfDay(n.created_at)}` }, n.clock) : null,
+    narratorBadge(n.narrator),
+    onDirective ? h('button.link.show-directive', { type: 'button', onclick: () => onDirective(n) }, 'Show directive') : null),
+  h('div.content', paragraphs(n.content)));
+  return art;
+}
+
+export class NarrativeList {
+  /** @param {HTMLElement} scroller  @param {HTMLButtonElement} jumpButton */
+  constructor(scroller, jumpButton, { empty = 'Nothing has happened to you yet.' } = {}) {
+    this.scroller = scroller;
+    this.jump = jumpButton;
+    this.items = new Map();
+    this.emptyEl = h('p.empty', empty);
+    this.scroller.append(this.emptyEl);
+    this.jump.addEventListener('click', () => {
+      scrollToBottom(this.scroller);
+      this.jump.hidden = true;
+      const last = this.scroller.querySelector('article.narrative:last-of-type');
+      if (last) last.focus({ preventScroll: true });
+    });
+    this.scroller.addEventListener('scroll', () => {
+      if (atBottom(this.scroller)) this.jump.hidden = true;
+    });
+  }
+
+  has(id) {
+    return this.items.has(id);
+  }
+
+  /** Add or update one narrative. Returns true when it was new. */
+  add(n) {
+    if (!n || !n.id) return false;
+    const follow = atBottom(this.scroller);
+    const existing = this.items.get(n.id);
+    const el = renderNarrative(n);
+    el.tabIndex = -1;
+    if (existing) {
+      existing.el.replaceWith(el);
+      this.items.set(n.id, { n, el });
+      return false;
+    }
+    this.items.set(n.id, { n, el });
+    this.emptyEl.remove();
+    // Insert in seq order (messages normally arrive in order; a catch-up may not).
+    let before = null;
+    for (const { n: other, el: otherEl } of this.items.values()) {
+      if (other.id !== n.id && Number(other.seq) > Number(n.seq)
+          && (!before || Number(other.seq) < Number(before.n.seq))) before = { n: other, el: otherEl };
+    }
+    if (before) before.el.before(el);
+    else this.scroller.append(el);
+    if (follow) {
+      scrollToBottom(this.scroller);
+      this.jump.hidden = true;
+    } else {
+      this.jump.hidden = false;
+    }
+    return true;
+  }
+}
