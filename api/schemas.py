@@ -222,6 +222,10 @@ class LiquidCreate(Input):
     commit: bool = False
     pscale: int | None = Field(default=None, ge=-3, le=2,
                                description="optional: skip the soft analysis with a known scale")
+    client_key: str | None = Field(
+        default=None, description="optional idempotency key (1-128 of A-Z a-z 0-9 . _ : -): a retry "
+                                  "with the same key returns the first submission (200) instead of "
+                                  "adding a second action")
 
 
 class LiquidUpdate(Input):
@@ -247,6 +251,7 @@ class LiquidPublic(BaseModel):
     submitted_at: datetime | None
     committed_at: datetime | None
     resolved_at: datetime | None
+    client_key: str | None = None
 
 
 class IntentPublic(BaseModel):

@@ -125,6 +125,7 @@ async def _one_window(st: store.Store, frame_id: UUID, actor: UUID) -> UUID:
                                      content="The actor bows.", refined_text=None, pscale=-2,
                                      timer_duration=5, interruptive=False, interrupt_targets=[],
                                      soft_source="given", soft_note=None, now=now)
+        assert liq is not None
         liq = await st.commit_liquid(conn, frame_id, liq.id, now)
     assert liq.window_id
     return liq.window_id

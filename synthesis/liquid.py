@@ -6,12 +6,16 @@ so RLS applies) → optionally commit, which opens or joins the character's wind
 
 from __future__ import annotations
 
+import re
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+import asyncpg
+
 from synthesis import soft
-from synthesis.errors import InvalidInput, NotFound
+from synthesis.errors import Conflict, InvalidInput, NotFound
 from synthesis.llm.registry import Registry
 from synthesis.store import Store
 from synthesis.types import Character, Frame, LiquidEntry, SoftAnalysis
@@ -31,10 +35,29 @@ def validate_content(content: object) -> str:
     return text
 
 
+CLIENT_KEY = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def validate_client_key(key: object) -> str | None:
+    if key is None:
+        return None
+    if not isinstance(key, str) or not CLIENT_KEY.match(key):
+        raise InvalidInput("client_key must be 1 to 128 of A-Z a-z 0-9 . _ : -", field="client_key")
+    return key
+
+
 @dataclass(frozen=True)
 class Submission:
     liquid: LiquidEntry
     analysis: SoftAnalysis
+    replayed: bool = False  # the client_key was seen before: this is the earlier submission
+
+
+def analysis_of(liq: LiquidEntry) -> SoftAnalysis:
+    """The soft analysis recorded on a liquid row."""
+    return SoftAnalysis(pscale=liq.pscale, timer_duration=liq.timer_duration,
+                        interruptive=liq.interruptive, interrupt_targets=liq.interrupt_targets,
+                        refined_text=liq.refined_text or "", source=liq.soft_source, note=liq.soft_note)
 
 
 async def analyse(registry: Registry | None, frame: Frame, character: Character,
@@ -48,10 +71,14 @@ async def analyse(registry: Registry | None, frame: Frame, character: Character,
 
 async def submit(st: Store, registry: Registry | None, *, frame_id: UUID, character_id: UUID,
                  content: str, now: datetime, user_id: UUID | None = None, commit: bool = False,
-                 time_scale: float = 1.0, pscale: int | None = None) -> Submission:
+                 time_scale: float = 1.0, pscale: int | None = None,
+                 client_key: str | None = None) -> Submission:
     """Submit (and optionally commit) an action. ``user_id`` set: runs as that user (RLS).
-    ``pscale`` given: skips the soft model (scripted players / NPC actors with a known scale)."""
+    ``pscale`` given: skips the soft model (scripted players / NPC actors with a known scale).
+    ``client_key`` given: a retry with the same key returns the first submission (committing it
+    if this call asks to and it is still a draft) instead of adding a second action."""
     text = validate_content(content)
+    key = validate_client_key(client_key)
     frame = await st.get_frame(frame_id)
     if frame is None:
         raise NotFound("frame not found", field="frame_id")
@@ -59,19 +86,43 @@ async def submit(st: Store, registry: Registry | None, *, frame_id: UUID, charac
     character = next((c for c in cast if c.id == character_id), None)
     if character is None:
         raise NotFound("character not found in this frame", field="character_id")
+    if key is not None:  # a retry is answered before paying for a second soft analysis
+        async with _as(st, user_id) as conn:
+            prior = await st.find_liquid_by_key(conn, frame_id, character_id, key)
+            if prior is not None:
+                return await _replay(st, conn, prior, text, commit, now)
     if pscale is not None:
         analysis = soft.fallback(text, character, cast, overrides=frame.pscale_windows,
                                  time_scale=time_scale, pscale=pscale)
     else:
         analysis = await analyse(registry, frame, character, cast, text, time_scale=time_scale)
-    ctx = st.as_user(user_id) if user_id is not None else st.transaction()
-    async with ctx as conn:
+    async with _as(st, user_id) as conn:
         liq = await st.insert_liquid(
             conn, frame_id=frame_id, character_id=character_id, user_id=user_id, content=text,
             refined_text=analysis.refined_text or None, pscale=analysis.pscale,
             timer_duration=analysis.timer_duration, interruptive=analysis.interruptive,
             interrupt_targets=analysis.interrupt_targets, soft_source=analysis.source,
-            soft_note=analysis.note, now=now)
+            soft_note=analysis.note, now=now, client_key=key)
+        if liq is None:  # a concurrent retry with the same key inserted first
+            assert key is not None
+            prior = await st.find_liquid_by_key(conn, frame_id, character_id, key)
+            if prior is None:
+                raise Conflict("client_key is in use by a submission that is not visible to you",
+                               field="client_key")
+            return await _replay(st, conn, prior, text, commit, now)
         if commit:
             liq = await st.commit_liquid(conn, frame_id, liq.id, now)
     return Submission(liq, analysis)
+
+
+def _as(st: Store, user_id: UUID | None) -> AbstractAsyncContextManager[asyncpg.Connection]:
+    return st.as_user(user_id) if user_id is not None else st.transaction()
+
+
+async def _replay(st: Store, conn: asyncpg.Connection, prior: LiquidEntry, text: str, commit: bool,
+                  now: datetime) -> Submission:
+    if prior.content != text:
+        raise Conflict("client_key was already used for a different action", field="client_key")
+    if commit and prior.status == "submitted":
+        prior = await st.commit_liquid(conn, prior.frame_id, prior.id, now)
+    return Submission(prior, analysis_of(prior), replayed=True)

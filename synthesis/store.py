@@ -34,6 +34,11 @@ COMMAND_TIMEOUT = 60.0  # seconds; a statement that runs longer is treated as a 
 ACQUIRE_TIMEOUT = 15.0  # seconds to wait for a pooled connection (never hang on a dead pool)
 QUERIES_PATH = SQL_DIR / "queries.sql"
 _NAME = re.compile(r"^--\s*name:\s*(\w+)\s*$", re.MULTILINE)
+# Everything the driver raises. InternalClientError is what asyncpg raises when a connection
+# broken by a server restart is reused mid-protocol ("cannot switch to state ..."); it is not an
+# InterfaceError, and letting it escape killed the worker's claim loop.
+DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError,
+                 OSError, TimeoutError)
 
 M = TypeVar("M", bound=Row)
 Connection = asyncpg.Connection
@@ -81,7 +86,7 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10,
                                          init=_init_connection, timeout=timeout,
                                          command_timeout=COMMAND_TIMEOUT,
                                          server_settings=server_settings_for(realtime))
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+    except DRIVER_ERRORS as exc:
         raise errors.DatabaseUnavailable(f"cannot connect to the database: {exc}") from exc
     assert pool is not None
     return pool
@@ -93,7 +98,7 @@ async def connect(dsn: str, *, timeout: float = 10.0,
     settings = {"application_name": application_name} if application_name else None
     try:
         conn = await asyncpg.connect(dsn, timeout=timeout, server_settings=settings)
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+    except DRIVER_ERRORS as exc:
         raise errors.DatabaseUnavailable(f"cannot connect to the database: {exc}") from exc
     await _init_connection(conn)
     return conn
@@ -140,7 +145,8 @@ def translate(exc: BaseException) -> errors.MediumError:
                       | asyncpg.OperatorInterventionError) or state.startswith(("08", "57P")):
             return errors.DatabaseUnavailable(message)
         return errors.MediumError(f"database error: {message}")
-    if isinstance(exc, OSError | asyncpg.InterfaceError | ConnectionError | TimeoutError):
+    if isinstance(exc, OSError | asyncpg.InterfaceError | asyncpg.exceptions.InternalClientError
+                  | ConnectionError | TimeoutError):
         return errors.DatabaseUnavailable(f"database connection lost: {exc!r}")
     return errors.MediumError(str(exc))
 
@@ -164,7 +170,7 @@ class Store:
             async with self.pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn, \
                     conn.transaction(isolation=isolation):
                 yield conn
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+        except DRIVER_ERRORS as exc:
             raise translate(exc) from exc
 
     @asynccontextmanager
@@ -187,7 +193,7 @@ class Store:
                 return await getattr(conn, method)(sql, *args)
             async with self.pool.acquire(timeout=ACQUIRE_TIMEOUT) as c:
                 return await getattr(c, method)(sql, *args)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+        except DRIVER_ERRORS as exc:
             raise translate(exc) from exc
 
     async def fetch(self, name: str, *args: Any, conn: asyncpg.Connection | None = None
@@ -227,11 +233,19 @@ class Store:
                             user_id: UUID | None, content: str, refined_text: str | None,
                             pscale: int, timer_duration: float, interruptive: bool,
                             interrupt_targets: list[UUID], soft_source: str,
-                            soft_note: str | None, now: datetime) -> LiquidEntry:
+                            soft_note: str | None, now: datetime, client_key: str | None = None
+                            ) -> LiquidEntry | None:
+        """The new row; None when ``client_key`` was already used for this character."""
         row = await self.fetchrow(
             "insert_liquid", frame_id, character_id, user_id, content, refined_text, pscale,
-            timer_duration, interruptive, interrupt_targets, soft_source, soft_note, now, conn=conn)
-        return _model(LiquidEntry, row)
+            timer_duration, interruptive, interrupt_targets, soft_source, soft_note, now, client_key,
+            conn=conn)
+        return _model(LiquidEntry, row) if row else None
+
+    async def find_liquid_by_key(self, conn: asyncpg.Connection, frame_id: UUID, character_id: UUID,
+                                 client_key: str) -> LiquidEntry | None:
+        row = await self.fetchrow("find_liquid_by_key", frame_id, character_id, client_key, conn=conn)
+        return _model(LiquidEntry, row) if row else None
 
     async def commit_liquid(self, conn: asyncpg.Connection, frame_id: UUID, liquid_id: UUID,
                             now: datetime) -> LiquidEntry:
@@ -344,7 +358,7 @@ async def ensure_database(dsn: str) -> None:
         return
     except asyncpg.InvalidCatalogNameError:
         pass
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+    except DRIVER_ERRORS as exc:
         raise errors.DatabaseUnavailable(f"cannot connect to the database: {exc}") from exc
     base, _, rest = dsn.rpartition("/")
     dbname, _, query = rest.partition("?")

@@ -124,6 +124,7 @@ class LiquidEntry(Row):
     committed_at: datetime | None = None
     timer_expires_at: datetime | None = None
     resolved_at: datetime | None = None
+    client_key: str | None = None
 
 
 class OutcomeRow(Row):

@@ -334,6 +334,9 @@ def submit(
     character: Annotated[str, typer.Option("--character", help="Character id, handle or name.")],
     text: Annotated[str, typer.Option("--text", help="The action (liquid).")],
     commit: Annotated[bool, typer.Option("--commit", help="Commit at once (opens the window).")] = False,
+    client_key: Annotated[str | None, typer.Option(
+        "--client-key", help="Idempotency key: rerunning with the same key returns the first "
+                             "submission instead of adding a second action.")] = None,
     database_url: DatabaseOpt = None,
 ) -> None:
     """Submit liquid through the same code path as the API (for scripting and GMs)."""
@@ -352,7 +355,7 @@ def submit(
             cid = await _character_id(st, frame_id, character)
             sub = await liquid.submit(st, registry, frame_id=frame_id, character_id=cid,
                                       content=text, now=SystemClock().now(), commit=commit,
-                                      time_scale=settings.medium_time_scale)
+                                      time_scale=settings.medium_time_scale, client_key=client_key)
             return sub.liquid.model_dump(mode="json")
         finally:
             await registry.aclose()

@@ -162,11 +162,13 @@ class Worker:
                 claimed = await self._claim_pass()
                 next_due = None if claimed else await self.st.next_due()
                 failures = 0
-            except MediumError as exc:  # unavailable, or any database error: back off, go on
+            except Exception as exc:  # noqa: BLE001 - one bad pass must not end the worker
                 failures += 1
                 delay = min(5.0, 0.1 * 2 ** failures)
-                log.warning("claim pass failed", extra={"action": "db_unavailable", "retry_in": delay,
-                                                        "error": str(exc), "kind": type(exc).__name__})
+                known = isinstance(exc, MediumError)  # unavailable, or a translated database error
+                log.log(logging.WARNING if known else logging.ERROR, "claim pass failed",
+                        exc_info=not known, extra={"action": "claim_failed", "retry_in": delay,
+                                                   "error": str(exc), "kind": type(exc).__name__})
                 await self._sleep(delay)
                 continue
             if claimed:
@@ -288,7 +290,7 @@ class Worker:
                 continue
             try:
                 kept = await self.st.heartbeat(ids, self.clock.now(), self.lease_seconds, self.worker_id)
-            except MediumError as exc:
+            except Exception as exc:  # noqa: BLE001 - the next beat retries; leases are long enough
                 log.warning("heartbeat failed", extra={"action": "heartbeat_failed", "error": str(exc)})
                 continue
             lost = set(ids) - set(kept) - {i for i in ids if i not in self.in_flight}

@@ -37,19 +37,23 @@ def _not_submitted(x: LiquidEntry) -> Conflict:
              response_model=schemas.LiquidPublic)
 async def submit_liquid(frame_id: UUID, body: schemas.LiquidCreate, user: CurrentUser, st: StoreDep,
                         registry: RegistryDep, clock: ClockDep, settings: SettingsDep,
-                        limiter: LimiterDep) -> schemas.LiquidPublic:
+                        limiter: LimiterDep, response: Response) -> schemas.LiquidPublic:
     """Submit an action for one of my characters, with its soft analysis (pscale, timer,
     interruptive, targets). ``commit: true`` also commits it: it opens or joins the
-    character's window and ``timer_expires_at`` is set."""
+    character's window and ``timer_expires_at`` is set. With ``client_key``, a retry returns
+    the first submission with 200 (and commits it if asked and still a draft)."""
     limiter.take(user.id)
     await require_member(st, user, frame_id)
     try:
         sub = await liquid.submit(st, registry, frame_id=frame_id, character_id=body.character_id,
                                   content=body.content, now=clock.now(), user_id=user.id,
                                   commit=body.commit, time_scale=settings.medium_time_scale,
-                                  pscale=body.pscale)
+                                  pscale=body.pscale, client_key=body.client_key)
     except Forbidden:
         raise Forbidden("you do not play this character", field="character_id") from None
+    if sub.replayed:
+        response.status_code = status.HTTP_200_OK
+        return schemas.liquid_public(sub.liquid)
     if not body.commit:  # a commit already announced it (liquid + timer events)
         async with st.transaction() as conn:
             await st.fetchrow("lock_frame", frame_id, conn=conn)

@@ -58,11 +58,16 @@ SELECT * FROM public.memberships WHERE frame_id = $1;
 SELECT role FROM public.frame_members WHERE frame_id = $1 AND user_id = $2;
 
 -- name: insert_liquid
+-- No row back: the client_key ($13) was used already (a retried submit); see find_liquid_by_key.
 INSERT INTO public.liquid (frame_id, character_id, user_id, content, refined_text, pscale,
                            timer_duration, interruptive, interrupt_targets, soft_source, soft_note,
-                           submitted_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                           submitted_at, client_key)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+ON CONFLICT (frame_id, character_id, client_key) WHERE client_key IS NOT NULL DO NOTHING
 RETURNING *;
+
+-- name: find_liquid_by_key
+SELECT * FROM public.liquid WHERE frame_id = $1 AND character_id = $2 AND client_key = $3;
 
 -- name: commit_liquid
 SELECT public.medium_commit_v1($1, $2, $3) AS liquid;

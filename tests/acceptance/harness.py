@@ -73,6 +73,12 @@ class Proc:
         return self.log.read_text(errors="replace")
 
 
+def assert_alive(procs: list[Proc]) -> None:
+    """Every process still runs; a dead one fails the test with the end of its log."""
+    dead = [p for p in procs if p.p.poll() is not None]
+    assert not dead, "\n\n".join(f"exit {p.p.returncode}:\n{p.output()[-3000:]}" for p in dead)
+
+
 @contextmanager
 def workers(db_url: str, tmp: Path, n: int, *, environ: dict[str, str] | None = None,
             extra: list[str] | None = None) -> Iterator[list[Proc]]:
@@ -116,12 +122,13 @@ class Driver:
                 continue
             for c in self.cast:
                 if left[c.id] and c.id not in busy:
-                    try:
+                    n = self.per_character - left[c.id]
+                    try:  # a retry after an unanswered submit reuses the key: no second action
                         await liquid.submit(
                             self.st, None, frame_id=self.frame_id, character_id=c.id,
-                            content=f"{c.name} does thing {self.per_character - left[c.id]}",
-                            now=clock.now(), user_id=c.user_id, commit=True,
-                            pscale=rng.choice(self.pscales), time_scale=self.time_scale)
+                            content=f"{c.name} does thing {n}", now=clock.now(), user_id=c.user_id,
+                            commit=True, pscale=rng.choice(self.pscales), time_scale=self.time_scale,
+                            client_key=f"driver-{n}")
                         left[c.id] -= 1
                         self.committed += 1
                     except Exception as exc:  # noqa: BLE001

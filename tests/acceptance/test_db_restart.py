@@ -28,7 +28,7 @@ async def test_workers_reconnect_after_database_restart(tmp_path: Path) -> None:
         try:
             inst = await scenario.install(st, scenario.parse_scenario(harness.crowd(8)))
             environ = harness.env(MEDIUM_TIME_SCALE="0.01", MEDIUM_LLM_LATENCY="fixed:50ms")
-            with harness.workers(db.url, tmp_path, 2, environ=environ, extra=["--lease", "3"]):
+            with harness.workers(db.url, tmp_path, 2, environ=environ, extra=["--lease", "3"]) as procs:
                 driver = harness.Driver(st, inst.frame_id, inst.characters, per_character=12)
                 drive = asyncio.create_task(driver.run(deadline=180))
 
@@ -39,6 +39,7 @@ async def test_workers_reconnect_after_database_restart(tmp_path: Path) -> None:
                 await asyncio.to_thread(pg_ctl, ["-w", "restart", "-m", "fast"], pgdata=db.server.pgdata,
                                         user=db.server.system_user, timeout=30)
                 await drive
+                harness.assert_alive(procs)
                 assert driver.committed == 96, driver.errors[-3:]
 
                 async def all_done() -> bool:

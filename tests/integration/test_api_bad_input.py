@@ -81,6 +81,12 @@ async def commit_prepared(x: Ctx) -> None:
     x.vars["liquid"] = await x.submit(commit=True)
 
 
+async def keyed_draft(x: Ctx) -> None:
+    r = await x.c.post(f"/frames/{x.cast.frame_id}/liquid", headers=bearer(x.user("Alda")),
+                       json=x.liquid(pscale=-1, client_key="turn-1"))
+    assert r.status_code == 201, r.text
+
+
 async def burst(x: Ctx) -> None:
     for _ in range(2):
         await x.submit()
@@ -110,6 +116,11 @@ CASES = [
          post_liquid({"character_id": "kessa", "content": "I wait"})),
     Case("pscale out of range", 422, "body.pscale", "less than or equal to 2",
          post_liquid(lambda x: x.liquid(pscale=3))),
+    Case("malformed client_key", 422, "client_key", "client_key",
+         post_liquid(lambda x: x.liquid(client_key="has spaces"))),
+    Case("client_key reused for another action", 409, "client_key", "different action",
+         post_liquid(lambda x: x.liquid(content="I leave", client_key="turn-1", commit=True)),
+         prepare=keyed_draft),
     Case("unknown field", 422, "body.mood", "extra", post_liquid(lambda x: x.liquid(mood="grim"))),
     Case("unknown character", 404, "character_id", "character",
          post_liquid(lambda x: x.liquid() | {"character_id": str(uuid.uuid4())})),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
@@ -171,6 +172,49 @@ async def test_liquid_submit_commit_edit_withdraw(db_url: str) -> None:
         mine = (await c.get(f"/frames/{fid}/liquid", headers=bearer(brix))).json()
         assert [x["status"] for x in mine] == ["withdrawn"]
         assert (await c.delete(f"/liquid/{wid}", headers=bearer(brix))).status_code == 409
+
+
+async def test_a_retried_submit_with_a_client_key_adds_no_second_action(db_url: str) -> None:
+    async with running_api(db_url) as api:
+        cast = await cast_of(api.st)
+        alda, brix = cast.users["Alda"], cast.users["Brix"]
+        assert alda and brix
+        c, fid = api.client, cast.frame_id
+        body = {"character_id": str(cast.ids["Alda"]), "content": "I watch the door", "client_key": "t-1"}
+        first = await c.post(f"/frames/{fid}/liquid", json=body, headers=bearer(alda))
+        assert first.status_code == 201 and first.json()["client_key"] == "t-1"
+
+        # the answer was lost; the client retries, now asking to commit: same row, committed
+        again = await c.post(f"/frames/{fid}/liquid", json=body | {"commit": True}, headers=bearer(alda))
+        assert again.status_code == 200, again.text
+        assert again.json()["id"] == first.json()["id"] and again.json()["status"] == "committed"
+        # and once more: nothing changes, no new event
+        seq = (await c.get(f"/frames/{fid}", headers=bearer(alda))).json()["event_seq"]
+        third = await c.post(f"/frames/{fid}/liquid", json=body | {"commit": True}, headers=bearer(alda))
+        assert third.status_code == 200 and third.json() == again.json()
+        assert (await c.get(f"/frames/{fid}", headers=bearer(alda))).json()["event_seq"] == seq
+        assert [x["id"] for x in (await c.get(f"/frames/{fid}/liquid", headers=bearer(alda))).json()] \
+            == [first.json()["id"]]
+
+        # keys are per character: Brix may use the same key for his own action
+        r = await c.post(f"/frames/{fid}/liquid", headers=bearer(brix),
+                         json=body | {"character_id": str(cast.ids["Brix"]), "content": "I wait"})
+        assert r.status_code == 201 and r.json()["id"] != first.json()["id"]
+
+
+async def test_concurrent_retries_with_one_client_key_make_one_action(db_url: str) -> None:
+    async with running_api(db_url) as api:
+        cast = await cast_of(api.st)
+        alda = cast.users["Alda"]
+        assert alda
+        body = {"character_id": str(cast.ids["Alda"]), "content": "I run", "commit": True,
+                "pscale": -2, "client_key": "race"}
+        rs = await asyncio.gather(*[api.client.post(f"/frames/{cast.frame_id}/liquid", json=body,
+                                                    headers=bearer(alda)) for _ in range(6)])
+        assert sorted(r.status_code for r in rs) == [200] * 5 + [201], [r.text for r in rs]
+        assert len({r.json()["id"] for r in rs}) == 1
+        assert {r.json()["status"] for r in rs} == {"committed"}
+        assert (await row_counts(api.st))["liquid"] == 1
 
 
 async def test_reading_is_isolated_by_rls(db_url: str) -> None:

@@ -30,6 +30,7 @@ async def seed_solids(st: store.Store, inst: scenario.Installed) -> None:
                 conn, frame_id=inst.frame_id, character_id=ch.id, user_id=ch.user_id,
                 content=f"{name} waits", refined_text=None, pscale=-2, timer_duration=5,
                 interruptive=False, interrupt_targets=[], soft_source="given", soft_note=None, now=NOW)
+            assert liq is not None
             liq = await st.commit_liquid(conn, inst.frame_id, liq.id, NOW)
         await st.route({
             "frame_id": str(inst.frame_id), "window_id": str(liq.window_id), "now": NOW.isoformat(),
@@ -116,6 +117,7 @@ async def test_commit_as_other_user_is_refused(st: store.Store, cantina: scenari
             conn, frame_id=cantina.frame_id, character_id=kessa.id, user_id=kessa.user_id,
             content="I watch the door", refined_text=None, pscale=-1, timer_duration=15,
             interruptive=False, interrupt_targets=[], soft_source="given", soft_note=None, now=NOW)
+    assert liq is not None
     with pytest.raises(MediumError):
         async with st.as_user(dax.user_id) as conn:
             await st.commit_liquid(conn, cantina.frame_id, liq.id, NOW)

@@ -173,6 +173,38 @@ async def test_routing_the_same_window_twice_writes_once(st: store.Store) -> Non
     assert sorted(r["n"] for r in per_window) == [1, 1]
 
 
+async def test_a_submit_retried_with_its_client_key_is_one_action(st: store.Store) -> None:
+    clock = FakeClock()
+    cast = await make_frame(st, three_players(perceive=False))
+
+    async def send(text: str, *, on: store.Store = st) -> liquid.Submission:
+        return await liquid.submit(on, None, frame_id=cast.frame_id, character_id=cast.ids["Alda"],
+                                   content=text, now=clock.now(), user_id=cast.users["Alda"],
+                                   commit=True, pscale=-2, client_key="k-1")
+
+    first = await send("I attack")
+    again = await send("I attack")
+    assert not first.replayed and again.replayed and again.liquid.id == first.liquid.id
+    assert again.analysis.pscale == -2 and again.liquid.status == "committed"
+    with pytest.raises(MediumError, match="different action") as err:
+        await send("I flee")
+    assert err.value.field == "client_key"
+    with pytest.raises(MediumError, match="client_key must be") as err:
+        await liquid.submit(st, None, frame_id=cast.frame_id, character_id=cast.ids["Alda"],
+                            content="I wait", now=clock.now(), client_key="x" * 129)
+
+    class Racing(store.Store):
+        """The retry's lookup runs before the first request commits; its insert then conflicts."""
+
+        async def find_liquid_by_key(self, *a: Any, **kw: Any) -> Any:
+            self.looked = getattr(self, "looked", 0) + 1
+            return None if self.looked == 1 else await super().find_liquid_by_key(*a, **kw)
+
+    raced = await send("I attack", on=Racing(st.pool))
+    assert raced.replayed and raced.liquid.id == first.liquid.id
+    assert await count(st, "liquid") == 1 and await count(st, "windows") == 1
+
+
 # --- shared mode -----------------------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from synthesis import store
 from synthesis.clock import FakeClock
@@ -29,6 +30,29 @@ async def test_burst_drains_due_windows_in_order(st: store.Store, db_url: str) -
     # Cato's window, plus perceive windows: none (Alda's outcome involved only Alda).
     assert [s.character_id for s in solids] == [cast.ids["Alda"], cast.ids["Cato"]]
     assert w.stats.lateness_ms[0] >= 0
+
+
+async def test_a_claim_pass_that_raises_does_not_end_the_worker(st: store.Store, db_url: str) -> None:
+    class Glitching(store.Store):
+        """The first claim raises something no one anticipated (asyncpg after a restart did)."""
+
+        glitches = 0
+
+        async def claim_due_windows(self, *a: Any, **kw: Any) -> Any:
+            if not self.glitches:
+                self.glitches += 1
+                raise RuntimeError("unanticipated driver state")
+            return await super().claim_due_windows(*a, **kw)
+
+    clock = FakeClock()
+    cast = await make_frame(st, three_players())
+    await commit(st, cast, "Alda", "I attack", -2, clock.now())
+    clock.advance(6)
+    glitching = Glitching(st.pool)
+    w = Worker(glitching, scripted_registry(), dsn=db_url, clock=clock, burst=True, listen=False)
+    await w.run()
+    assert glitching.glitches == 1 and w.stats.done == 1
+    assert [s.character_id for s in await st.solids(cast.frame_id)] == [cast.ids["Alda"]]
 
 
 async def test_failing_llm_retries_then_marks_failed(st: store.Store, db_url: str) -> None:

@@ -77,6 +77,18 @@ export function plainWords(err) {
   }
 }
 
+const SUBMIT_RETRIES = [400, 1500]; // ms before the 2nd and 3rd attempt
+
+/** A unique idempotency key (crypto.randomUUID needs a secure context; fall back elsewhere). */
+export function newClientKey() {
+  if (globalThis.crypto && typeof globalThis.crypto.randomUUID === 'function') {
+    return `web-${globalThis.crypto.randomUUID()}`;
+  }
+  const bytes = new Uint8Array(16);
+  globalThis.crypto.getRandomValues(bytes);
+  return `web-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
+}
+
 export class Api {
   constructor(token, base = '') {
     this.token = token;
@@ -140,8 +152,21 @@ export class Api {
   knowledge(id, cid) { return this.get(`/frames/${id}/characters/${cid}/knowledge`); }
   characterDirective(id, cid) { return this.get(`/frames/${id}/characters/${cid}/directive`); }
   solidDirective(id, sid) { return this.get(`/frames/${id}/solid/${sid}/directive`); }
-  submit(id, characterId, content, commit = false) {
-    return this.post(`/frames/${id}/liquid`, { character_id: characterId, content, commit });
+  /**
+   * Submit an action. It carries a fresh `client_key`, so when the answer is lost (network error,
+   * 5xx) the retries cannot add a second action: the server returns the first one.
+   */
+  async submit(id, characterId, content, commit = false) {
+    const body = { character_id: characterId, content, commit, client_key: newClientKey() };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.post(`/frames/${id}/liquid`, body);
+      } catch (e) {
+        const unanswered = e.status === 0 || e.status >= 500;
+        if (!unanswered || attempt >= SUBMIT_RETRIES.length) throw e;
+        await new Promise((resolve) => setTimeout(resolve, SUBMIT_RETRIES[attempt]));
+      }
+    }
   }
   liquid(id) { return this.get(`/frames/${id}/liquid`); }
   commit(liquidId) { return this.post(`/liquid/${liquidId}/commit`); }

@@ -15,6 +15,7 @@ import json
 import math
 import random
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -198,11 +199,14 @@ class Player:
                                      trust_env=False) as http:
             if not await self._pause(self.rng.uniform(0, self.think_median)):
                 return
+            body: dict[str, Any] | None = None
             while self._acting:
-                action = self.rng.choice(self.actions)
-                body = {"character_id": self.character_id, "content": action["text"], "commit": True}
-                if action.get("pscale") is not None:
-                    body["pscale"] = action["pscale"]
+                if body is None:  # a new action; a retry after a lost answer resends the same key
+                    action = self.rng.choice(self.actions)
+                    body = {"character_id": self.character_id, "content": action["text"],
+                            "commit": True, "client_key": f"lt-{uuid.uuid4().hex}"}
+                    if action.get("pscale") is not None:
+                        body["pscale"] = action["pscale"]
                 sent = time.time()
                 try:
                     r = await http.post(f"/frames/{self.frame_id}/liquid", json=body)
@@ -211,12 +215,14 @@ class Player:
                     if not await self._pause(1.0):
                         return
                     continue
+                if r.status_code != 429 and r.status_code < 500:
+                    body = None  # answered: the next turn is a new action
                 if r.status_code == 429:
                     self.log.commit_errors["429"] += 1
                     if not await self._pause(float(r.headers.get("retry-after", "1"))):
                         return
                     continue
-                if r.status_code != 201:
+                if r.status_code not in (200, 201):
                     self.log.commit_errors[str(r.status_code)] += 1
                     if not await self._pause(1.0):
                         return
