@@ -7,7 +7,8 @@ so RLS applies) → optionally commit, which opens or joins the character's wind
 from __future__ import annotations
 
 import re
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -96,7 +97,7 @@ async def submit(st: Store, registry: Registry | None, *, frame_id: UUID, charac
                                  time_scale=time_scale, pscale=pscale)
     else:
         analysis = await analyse(registry, frame, character, cast, text, time_scale=time_scale)
-    async with _as(st, user_id) as conn:
+    async with _locked(st, user_id, frame_id) as conn:
         liq = await st.insert_liquid(
             conn, frame_id=frame_id, character_id=character_id, user_id=user_id, content=text,
             refined_text=analysis.refined_text or None, pscale=analysis.pscale,
@@ -110,13 +111,29 @@ async def submit(st: Store, registry: Registry | None, *, frame_id: UUID, charac
                 raise Conflict("client_key is in use by a submission that is not visible to you",
                                field="client_key")
             return await _replay(st, conn, prior, text, commit, now)
-        if commit:
+        if commit:  # the commit announces it (liquid + timer events)
             liq = await st.commit_liquid(conn, frame_id, liq.id, now)
+        else:  # a draft is visible intent: announce it in the same transaction
+            if user_id is not None:
+                await st.trusted(conn)
+            await st.emit(conn, frame_id, [("liquid", liq.id, [user_id] if user_id else [])])
     return Submission(liq, analysis)
 
 
 def _as(st: Store, user_id: UUID | None) -> AbstractAsyncContextManager[asyncpg.Connection]:
     return st.as_user(user_id) if user_id is not None else st.transaction()
+
+
+@asynccontextmanager
+async def _locked(st: Store, user_id: UUID | None, frame_id: UUID) -> AsyncIterator[asyncpg.Connection]:
+    """A write transaction with the frame row locked first (the order every writer uses)."""
+    if user_id is not None:
+        async with st.as_user_locked(user_id, frame_id) as conn:
+            yield conn
+    else:
+        async with st.transaction() as conn:
+            await st.fetchrow("lock_frame", frame_id, conn=conn)
+            yield conn
 
 
 async def _replay(st: Store, conn: asyncpg.Connection, prior: LiquidEntry, text: str, commit: bool,

@@ -185,6 +185,20 @@ class Store:
                 "set_config('role', 'authenticated', true)", json.dumps(payload))
             yield conn
 
+    @asynccontextmanager
+    async def as_user_locked(self, user_id: UUID, frame_id: UUID) -> AsyncIterator[asyncpg.Connection]:
+        """``as_user`` with the frame row locked first, for RLS-checked writes that then append
+        events (``trusted`` + ``emit``) without breaking the frame-first lock order."""
+        async with self.as_user(user_id) as conn:
+            await self.trusted(conn)
+            await self.fetchrow("lock_frame", frame_id, conn=conn)
+            await self.fetchval("become_user", conn=conn)
+            yield conn
+
+    async def trusted(self, conn: asyncpg.Connection) -> None:
+        """Inside ``as_user``, after the RLS-checked statements: back to the connecting role."""
+        await self.fetchval("reset_role", conn=conn)
+
     async def _run(self, method: str, name: str, args: Sequence[Any],
                    conn: asyncpg.Connection | None) -> Any:
         sql = QUERIES[name]

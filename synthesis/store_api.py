@@ -64,20 +64,6 @@ class ApiStore(Store):
                 raise errors.NotFound("frame not found", field="frame_id")
             yield conn
 
-    @asynccontextmanager
-    async def as_user_locked(self, user_id: UUID, frame_id: UUID) -> AsyncIterator[Connection]:
-        """``as_user`` with the frame row locked first, for RLS-checked writes that then append
-        events (``trusted`` + ``emit``) without breaking the frame-first lock order."""
-        async with self.as_user(user_id) as conn:
-            await self.trusted(conn)
-            await self.fetchrow("lock_frame", frame_id, conn=conn)
-            await self.fetchval("api_become_user", conn=conn)
-            yield conn
-
-    async def trusted(self, conn: Connection) -> None:
-        """Inside ``as_user``, after the RLS-checked statements: back to the connecting role."""
-        await self.fetchval("api_reset_role", conn=conn)
-
     async def frame_changed(self, conn: Connection, frame_id: UUID) -> None:
         await self.emit(conn, frame_id, [("frame", frame_id, None)])
 

@@ -53,11 +53,6 @@ async def submit_liquid(frame_id: UUID, body: schemas.LiquidCreate, user: Curren
         raise Forbidden("you do not play this character", field="character_id") from None
     if sub.replayed:
         response.status_code = status.HTTP_200_OK
-        return schemas.liquid_public(sub.liquid)
-    if not body.commit:  # a commit already announced it (liquid + timer events)
-        async with st.transaction() as conn:
-            await st.fetchrow("lock_frame", frame_id, conn=conn)
-            await st.emit(conn, frame_id, [("liquid", sub.liquid.id, [user.id])])
     return schemas.liquid_public(sub.liquid)
 
 

@@ -12,15 +12,6 @@ INSERT INTO auth.users (id, email) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING;
 -- name: api_user_exists
 SELECT EXISTS (SELECT 1 FROM auth.users WHERE id = $1);
 
--- name: api_reset_role
--- Inside an as_user transaction, after the RLS-checked write: back to the connecting role, so
--- the realtime events of that write are appended in the same transaction.
-SELECT set_config('role', 'none', true);
-
--- name: api_become_user
--- ...and back to authenticated (the claims stay set).
-SELECT set_config('role', 'authenticated', true);
-
 -- name: api_my_role
 -- as user: the caller's role in a frame, or no row when it is not a member (RLS).
 SELECT role FROM public.frame_members WHERE frame_id = $1 AND user_id = (SELECT auth.uid());

@@ -144,6 +144,15 @@ SELECT public.medium_route_v1($1) AS result;
 -- name: emit
 SELECT public.medium_emit_v1($1, $2) AS seq;
 
+-- name: reset_role
+-- Inside an as_user transaction, after the RLS-checked write: back to the connecting role, so
+-- the realtime events of that write are appended in the same transaction.
+SELECT set_config('role', 'none', true);
+
+-- name: become_user
+-- ...and back to authenticated (the claims stay set).
+SELECT set_config('role', 'authenticated', true);
+
 -- name: lock_frame
 SELECT * FROM public.frames WHERE id = $1 FOR UPDATE;
 

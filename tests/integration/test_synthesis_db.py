@@ -205,6 +205,21 @@ async def test_a_submit_retried_with_its_client_key_is_one_action(st: store.Stor
     assert await count(st, "liquid") == 1 and await count(st, "windows") == 1
 
 
+async def test_a_draft_is_announced_by_the_transaction_that_inserts_it(st: store.Store) -> None:
+    clock = FakeClock()
+    cast = await make_frame(st, three_players(perceive=False))
+    async with st.pool.acquire() as conn:
+        seq = await conn.fetchval("SELECT event_seq FROM frames WHERE id = $1", cast.frame_id)
+    draft = await liquid.submit(st, None, frame_id=cast.frame_id, character_id=cast.ids["Alda"],
+                                content="I eye the door", now=clock.now(), user_id=cast.users["Alda"],
+                                pscale=-1)
+    async with st.pool.acquire() as conn:
+        rows = await conn.fetch("SELECT seq, type, ref_id, audience FROM events WHERE frame_id = $1 "
+                                "AND seq > $2 ORDER BY seq", cast.frame_id, seq)
+    assert [(r["seq"], r["type"], r["ref_id"], r["audience"]) for r in rows] \
+        == [(seq + 1, "liquid", draft.liquid.id, [cast.users["Alda"]])]
+
+
 # --- shared mode -----------------------------------------------------------------------------
 
 
