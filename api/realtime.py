@@ -48,7 +48,7 @@ BATCH = 500
 POLL_SECONDS = 2.0
 SEND_TIMEOUT = 10.0
 CLOSE_BAD_TOKEN, CLOSE_NOT_MEMBER, CLOSE_NO_FRAME, CLOSE_TOO_SLOW = 4401, 4403, 4404, 4408
-_CLOSE = (-1, "")  # sentinel in a client's queue: close it with 4408
+# A queue item with a negative cursor closes the client: code = -cursor, reason = the text.
 
 Texts = dict[str, str]  # role ("gm" / "player") -> the message text
 
@@ -201,8 +201,8 @@ class Gateway:
     async def _send_live(self, client: Client) -> None:
         while True:
             cursor, text = await client.queue.get()
-            if (cursor, text) == _CLOSE:
-                await client.ws.close(CLOSE_TOO_SLOW, "too slow: reconnect with since")
+            if cursor < 0:
+                await client.ws.close(-cursor, text)
                 return
             if cursor <= client.sent:
                 continue  # already sent with the backlog
@@ -239,6 +239,8 @@ class Gateway:
                     events = await self.st.events_since(feed.frame_id, feed.last_seq, limit=BATCH)
                     if not events:
                         break
+                    if any(ev.type == "frame" for ev in events):  # members or roles may have changed
+                        await self._recheck_members(feed)
                     messages = await self._messages(feed.frame_id, events)
                     # no await from here to the cursor update: a client registering meanwhile
                     # is either in this fan-out or its backlog reads these committed events
@@ -263,13 +265,31 @@ class Gateway:
 
     def _evict(self, feed: Feed, client: Client) -> None:
         """Too slow: stop feeding it, drop what it has queued, and close it with 4408."""
-        feed.clients.discard(client)
         self.counters["slow_closes"] += 1
-        while not client.queue.empty():
-            client.queue.get_nowait()
-        client.queue.put_nowait(_CLOSE)
+        self._close(feed, client, CLOSE_TOO_SLOW, "too slow: reconnect with since")
         log.info("slow websocket client closed", extra={
             "action": "ws_slow_close", "frame_id": str(feed.frame_id), "user_id": str(client.user_id)})
+
+    def _close(self, feed: Feed, client: Client, code: int, reason: str) -> None:
+        """Stop feeding it, drop what it has queued, and have its sender close it."""
+        feed.clients.discard(client)
+        while not client.queue.empty():
+            client.queue.get_nowait()
+        client.queue.put_nowait((-code, reason))
+
+    async def _recheck_members(self, feed: Feed) -> None:
+        """A frame event may be a membership change: a removed member's sockets are closed with
+        4403, and a changed role applies from this batch on (authorisation is not only at connect)."""
+        roles = await self.st.member_roles(feed.frame_id)
+        for client in list(feed.clients):
+            role = roles.get(client.user_id)
+            if role is None:
+                self._close(feed, client, CLOSE_NOT_MEMBER, "no longer a member of this frame")
+                log.info("websocket closed: member removed", extra={
+                    "action": "ws_member_removed", "frame_id": str(feed.frame_id),
+                    "user_id": str(client.user_id)})
+            else:
+                client.role = role
 
     async def _messages(self, frame_id: UUID, events: list[Event], *, conn: Any = None
                         ) -> list[tuple[Event, Texts]]:

@@ -144,6 +144,8 @@ def translate(exc: BaseException) -> errors.MediumError:
         if isinstance(exc, asyncpg.PostgresConnectionError | asyncpg.CannotConnectNowError
                       | asyncpg.OperatorInterventionError) or state.startswith(("08", "57P")):
             return errors.DatabaseUnavailable(message)
+        if state in ("40P01", "40001"):  # deadlock / serialization failure: safe to retry
+            return errors.Conflict(f"the request collided with a concurrent change; try again ({message})")
         return errors.MediumError(f"database error: {message}")
     if isinstance(exc, OSError | asyncpg.InterfaceError | asyncpg.exceptions.InternalClientError
                   | ConnectionError | TimeoutError):
@@ -240,6 +242,10 @@ class Store:
     async def member_role(self, frame_id: UUID, user_id: UUID, *,
                           conn: asyncpg.Connection | None = None) -> str | None:
         return await self.fetchval("member_role", frame_id, user_id, conn=conn)  # type: ignore[no-any-return]
+
+    async def member_roles(self, frame_id: UUID) -> dict[UUID, str]:
+        """Every member of the frame and its role."""
+        return {r["user_id"]: r["role"] for r in await self.fetch("member_roles", frame_id)}
 
     # --- liquid --------------------------------------------------------------------------------
 

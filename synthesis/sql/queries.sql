@@ -57,6 +57,9 @@ SELECT * FROM public.memberships WHERE frame_id = $1;
 -- name: member_role
 SELECT role FROM public.frame_members WHERE frame_id = $1 AND user_id = $2;
 
+-- name: member_roles
+SELECT user_id, role FROM public.frame_members WHERE frame_id = $1;
+
 -- name: insert_liquid
 -- No row back: the client_key ($13) was used already (a retried submit); see find_liquid_by_key.
 INSERT INTO public.liquid (frame_id, character_id, user_id, content, refined_text, pscale,

@@ -12,13 +12,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from api.app import create_app
 from synthesis import medium, store
-from tests.integration.api_support import cast_of, new_user, recv_json, serving, settings, ws_url
+from tests.integration.api_support import bearer, cast_of, new_user, recv_json, serving, settings, ws_url
 from tests.integration.helpers import Cast, commit, scripted_registry
 
 
@@ -95,6 +96,26 @@ async def test_close_codes(db_url: str) -> None:
         for url, code in cases:
             async with connect(url) as ws:
                 assert await close_code(ws) == code, url
+
+
+async def test_a_removed_member_is_disconnected_and_sent_nothing_more(db_url: str) -> None:
+    async with gateway_app(db_url) as (app, base):
+        st = app.state.store
+        cast = await cast_of(st)
+        alda, brix = cast.users["Alda"], cast.users["Brix"]
+        assert alda and brix
+        stays, leaves = Reader(await connect(ws_url(base, cast.frame_id, alda))), \
+            await connect(ws_url(base, cast.frame_id, brix))
+        async with httpx.AsyncClient(base_url=base) as http:
+            r = await http.delete(f"/frames/{cast.frame_id}/members/{brix}", headers=bearer(cast.gm))
+            assert r.status_code == 204, r.text
+        assert await close_code(leaves) == 4403
+        assert "no longer a member" in (leaves.close_reason or "")
+        await play_round(st, cast, ("Alda",), "I look around")
+        truth = await visible_events(st, alda, cast.frame_id)
+        await stays.until(len(truth))
+        assert [(m["cursor"], m["type"]) for m in stays.messages] == truth
+        await stays.close()
 
 
 async def test_catch_up_then_live_routes_by_audience(db_url: str) -> None:
@@ -196,7 +217,6 @@ async def test_one_listen_connection_and_slow_clients(db_url: str) -> None:
 
 @pytest.mark.parametrize("clients", [1, 5])
 async def test_metrics_count_websocket_clients(db_url: str, clients: int) -> None:
-    import httpx
 
     async with gateway_app(db_url) as (app, base):
         cast = await cast_of(app.state.store)

@@ -30,6 +30,9 @@ async def test_a_connection_broken_mid_protocol_is_database_unavailable() -> Non
     (ConnectionResetError("reset by peer"), errors.DatabaseUnavailable),
     (asyncpg.InterfaceError("connection is closed"), errors.DatabaseUnavailable),
     (asyncpg.UniqueViolationError("duplicate key"), errors.Conflict),
+    (asyncpg.DeadlockDetectedError("deadlock detected"), errors.Conflict),
+    (asyncpg.SerializationError("could not serialize access"), errors.Conflict),
+    (asyncpg.UndefinedTableError("relation does not exist"), errors.MediumError),
 ])
 def test_translate(exc: BaseException, expected: type[errors.MediumError]) -> None:
     assert type(store.translate(exc)) is expected
