@@ -249,6 +249,13 @@ async def test_shared_mode_commit_synthesizes_at_once_for_every_participant(st: 
         assert [r["id"] for r in rows] == [solid.id]
     assert await st.open_windows(cast.frame_id) == []
 
+    # Everyone read that shared narrative: Brix's Medium is not handed Alda's outcome again as
+    # news, and the shared narrative is Brix's recent narrative too.
+    b = await commit(st, cast, "Brix", "I block the door", -2, t0)
+    inp, _ = await medium.prepare(st, cast.frame_id, b.liquid.window_id)  # type: ignore[arg-type]
+    assert inp.resolved_outcomes == []
+    assert inp.recent_narrative == [solid.content]
+
 
 # --- soft fallback ---------------------------------------------------------------------------
 

@@ -101,6 +101,15 @@ def test_an_outcome_missing_from_a_later_solid_breaks_causality() -> None:
     assert doc["counts"]["unincorporated"] == 1
 
 
+def test_shared_mode_an_outcome_read_in_a_shared_narrative_counts_as_incorporated() -> None:
+    data = base()
+    data.solid[0]["participant_user_ids"] = [UA, UB]  # A's narrative was shared with B
+    data.solid[1]["outcome_ids"] = ["ob1"]  # so B's Medium was not handed oa1 again
+    assert run(data)["invariants"]["causality"] == "PASS"
+    data.solid[0]["participant_user_ids"] = [UA]  # not shared with B: B missed it
+    assert run(data)["invariants"]["causality"] == "FAIL"
+
+
 def test_an_own_outcome_must_be_in_the_solid_routed_with_it() -> None:
     data = base()
     data.solid[0]["outcome_ids"] = []

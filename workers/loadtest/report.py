@@ -30,7 +30,7 @@ FROM public.windows WHERE frame_id = ANY($1::uuid[])"""
 SOLID_SQL = """
 SELECT frame_id::text, id::text, window_id::text, character_id::text, user_id::text, seq,
        outcome_ids::text[], incorporated_through, extract(epoch FROM created_at)::float8 AS created_at,
-       prompt_tokens, completion_tokens, source_liquid_ids::text[]
+       prompt_tokens, completion_tokens, source_liquid_ids::text[], participant_user_ids::text[]
 FROM public.solid WHERE frame_id = ANY($1::uuid[])"""
 OUTCOMES_SQL = """
 SELECT frame_id::text, id::text, window_id::text, seq, source_character_id::text, interrupts,
@@ -196,6 +196,11 @@ def compute(data: Data, players: list[Player], *, stop_at: float, started: float
     for s in data.solid:
         solids_by_char[s["character_id"]].append(s)
     seqs_by_frame = {f: [o["seq"] for o in lst] for f, lst in outcomes_by_frame.items()}
+    # shared mode: a shared solid was read by every participant, with the outcomes it narrated
+    read_by: dict[str, set[str]] = defaultdict(set)
+    for s in data.solid:
+        for oid in [*(s["outcome_ids"] or []), *(o["id"] for o in outcomes_by_window[s["window_id"]])]:
+            read_by[oid].update(s.get("participant_user_ids") or [])
     missing = []
     for cid, ss in solids_by_char.items():
         ss.sort(key=lambda s: s["seq"])
@@ -205,7 +210,8 @@ def compute(data: Data, players: list[Player], *, stop_at: float, started: float
             frame_outcomes, seqs = outcomes_by_frame[s["frame_id"]], seqs_by_frame.get(s["frame_id"], [])
             lo, hi = bisect_right(seqs, through), bisect_right(seqs, s["incorporated_through"])
             for o in frame_outcomes[lo:hi]:
-                if o["source_character_id"] != cid and o["id"] not in ids:
+                if o["source_character_id"] != cid and o["id"] not in ids \
+                        and s["user_id"] not in read_by[o["id"]]:
                     missing.append({"solid_id": s["id"], "outcome_id": o["id"], "outcome_seq": o["seq"]})
             through = max(through, s["incorporated_through"])
     for o in data.outcomes:
