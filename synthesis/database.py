@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from synthesis.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,10 @@ class ResolvedDatabase:
         if self.server is not None:
             try:
                 self.server.cleanup()
+            except psutil.NoSuchProcess:
+                # The postmaster pgserver started is gone already (stopped, or replaced by a
+                # `pg_ctl restart`); pgserver then races its own liveness check. Stopped is stopped.
+                log.info("embedded postgres already stopped", extra={"action": "db_stop"})
             finally:
                 self.server = None
 
