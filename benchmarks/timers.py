@@ -19,6 +19,7 @@ from typing import Any
 from benchmarks import peers
 from synthesis import migrations, store
 from synthesis.types import Window
+from workers.cli import freeze_startup_objects
 from workers.worker import Worker
 
 CHARACTERS_PER_FRAME = 100
@@ -72,6 +73,7 @@ async def run_medium(dsn: str, workload: peers.Workload, *, concurrency: int = 1
             worker = Worker(st, None, dsn=url, handler=handler, concurrency=concurrency,
                             claim_batch=claim_batch, lease_seconds=600, poll_interval=1.0,
                             parallel_claims=parallel_claims)
+            freeze_startup_objects()  # as the `medium worker` process does before serving
             runner = asyncio.create_task(worker.run())
             await asyncio.sleep(peers.SETTLE_S)
             dues = workload.due_times(time.time())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import sys
@@ -222,6 +223,14 @@ def demo(
     raise typer.Exit(code)
 
 
+def freeze_startup_objects() -> None:
+    """Everything allocated while a worker process starts (modules, pools, models) lives as long
+    as the process: move it out of the collector's generations, so a burst's thousands of
+    short-lived tasks and rows do not pay for full collections walking ~200k long-lived
+    objects. Process-wide, so it belongs to the process entry point, not to ``Worker``."""
+    gc.freeze()
+
+
 async def _serve_worker(url: str, settings: Settings, *, concurrency: int, burst: bool,
                         worker_id: str | None, lease: float, poll: float, grace: float,
                         actors: bool = True) -> int:
@@ -246,6 +255,7 @@ async def _serve_worker(url: str, settings: Settings, *, concurrency: int, burst
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, w.stop)
+    freeze_startup_objects()
     try:
         await w.run()
     finally:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import json
 import logging
 import os
@@ -120,10 +119,6 @@ class Worker:
     async def run(self) -> None:
         """Serve until ``stop()`` (or, with ``burst``, until nothing is due). Returns after a
         graceful shutdown; raises if a side task died."""
-        # Everything allocated so far (modules, pools, models) lives for the whole process: move
-        # it out of the collector's generations, so a burst's thousands of short-lived tasks and
-        # rows do not pay for full collections walking ~200k long-lived objects.
-        gc.freeze()
         if self.listen:
             self._side["listener"] = asyncio.create_task(self._listener(), name="listener")
         self._side["heartbeat"] = asyncio.create_task(self._heartbeat(), name="heartbeat")
