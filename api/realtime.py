@@ -398,7 +398,7 @@ class Gateway:
             now = self.now()
             for key in published | set(counts):
                 with contextlib.suppress(MediumError):
-                    await self.st.fetch("presence_set", key[0], key[1], gateway, counts.get(key, 0), now)
+                    await self.st.set_presence(key[0], key[1], gateway, counts.get(key, 0), now)
             published = set(counts)
             await asyncio.sleep(PRESENCE_SECONDS)
 

@@ -290,7 +290,7 @@ class NarrativePublic(BaseModel):
     window_id: UUID
     character_id: UUID
     user_id: UUID | None
-    content: str
+    narrative: str
     outcome_ids: list[UUID]
     source_liquid_ids: list[UUID]
     participant_user_ids: list[UUID]

@@ -116,7 +116,7 @@ def build_medium_input(doc: dict[str, Any], *, outcome_budget: int = OUTCOME_BUD
         world=frame.world, scenario=frame.scenario,
         content=[str(c.get("body", "")) for c in doc.get("content", [])],
         game_clock=frame.clock_seconds,
-        recent_narrative=[str(s["content"]) for s in doc.get("recent_solid", [])],
+        recent_narrative=[str(s["narrative"]) for s in doc.get("recent_solid", [])],
         knowledge=know,
         interrupt_reason=window.interrupt_reason if window else None, interrupt_source=source,
         handles={c.handle: c.id for c in chars.values()},

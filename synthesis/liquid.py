@@ -7,18 +7,14 @@ so RLS applies) → optionally commit, which opens or joins the character's wind
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-import asyncpg
-
 from synthesis import soft
 from synthesis.errors import Conflict, InvalidInput, NotFound
 from synthesis.llm.registry import Registry
-from synthesis.store import Store
+from synthesis.store import Store, Tx
 from synthesis.types import Character, Frame, LiquidEntry, SoftAnalysis
 
 CONTENT_CAP = 2000
@@ -88,7 +84,7 @@ async def submit(st: Store, registry: Registry | None, *, frame_id: UUID, charac
     if character is None:
         raise NotFound("character not found in this frame", field="character_id")
     if key is not None:  # a retry is answered before paying for a second soft analysis
-        async with _as(st, user_id) as conn:
+        async with st.session(user_id) as conn:
             prior = await st.find_liquid_by_key(conn, frame_id, character_id, key)
             if prior is not None:
                 return await _replay(st, conn, prior, text, commit, now)
@@ -97,7 +93,7 @@ async def submit(st: Store, registry: Registry | None, *, frame_id: UUID, charac
                                  time_scale=time_scale, pscale=pscale)
     else:
         analysis = await analyse(registry, frame, character, cast, text, time_scale=time_scale)
-    async with _locked(st, user_id, frame_id) as conn:
+    async with st.session(user_id, lock_frame=frame_id) as conn:
         liq = await st.insert_liquid(
             conn, frame_id=frame_id, character_id=character_id, user_id=user_id, content=text,
             refined_text=analysis.refined_text or None, pscale=analysis.pscale,
@@ -114,29 +110,11 @@ async def submit(st: Store, registry: Registry | None, *, frame_id: UUID, charac
         if commit:  # the commit announces it (liquid + timer events)
             liq = await st.commit_liquid(conn, frame_id, liq.id, now)
         else:  # a draft is visible intent: announce it in the same transaction
-            if user_id is not None:
-                await st.trusted(conn)
             await st.emit(conn, frame_id, [("liquid", liq.id, [user_id] if user_id else [])])
     return Submission(liq, analysis)
 
 
-def _as(st: Store, user_id: UUID | None) -> AbstractAsyncContextManager[asyncpg.Connection]:
-    return st.as_user(user_id) if user_id is not None else st.transaction()
-
-
-@asynccontextmanager
-async def _locked(st: Store, user_id: UUID | None, frame_id: UUID) -> AsyncIterator[asyncpg.Connection]:
-    """A write transaction with the frame row locked first (the order every writer uses)."""
-    if user_id is not None:
-        async with st.as_user_locked(user_id, frame_id) as conn:
-            yield conn
-    else:
-        async with st.transaction() as conn:
-            await st.fetchrow("lock_frame", frame_id, conn=conn)
-            yield conn
-
-
-async def _replay(st: Store, conn: asyncpg.Connection, prior: LiquidEntry, text: str, commit: bool,
+async def _replay(st: Store, conn: Tx, prior: LiquidEntry, text: str, commit: bool,
                   now: datetime) -> Submission:
     if prior.content != text:
         raise Conflict("client_key was already used for a different action", field="client_key")

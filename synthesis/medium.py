@@ -15,14 +15,13 @@ from typing import Any
 from uuid import UUID
 
 from synthesis import compile as compile_
-from synthesis import gather, parse
+from synthesis import gather, parse, route
 from synthesis.clock import Clock
 from synthesis.errors import ParseError
 from synthesis.llm.base import LLM, Message, Usage
 from synthesis.llm.registry import Registry
 from synthesis.store import Store
-from synthesis.timing import window_seconds
-from synthesis.types import Character, Frame, MediumInput, MediumOutput
+from synthesis.types import Character, MediumInput, MediumOutput
 
 log = logging.getLogger(__name__)
 MAX_TOKENS = 1200
@@ -63,37 +62,31 @@ async def complete_and_parse(llm: LLM, model: str, messages: list[Message], inp:
             raise ParseError(f"after one repair: {second.message} (first: {first.message})") from second
 
 
-def route_payload(inp: MediumInput, out: MediumOutput, *, frame: Frame, directive: str,
-                  model: str, narrator: str, now: datetime, time_scale: float,
-                  participants: list[UUID], usage: Usage | None = None,
-                  llm_ms: float = 0.0) -> dict[str, Any]:
-    outcome = None
+def medium_result(inp: MediumInput, out: MediumOutput, *, directive: str, model: str,
+                  narrator: str, usage: Usage | None = None, llm_ms: float = 0.0) -> route.MediumResult:
+    """The parsed output plus what its solid records (sources, snapshot, usage)."""
+    return route.MediumResult(
+        output=out, source_liquid_ids=tuple(a.liquid_id for a in inp.my_action),
+        incorporated_through=inp.snapshot_seq, summarised=tuple(inp.summarised_outcome_ids),
+        directive=directive, model=model, narrator=narrator,
+        prompt_tokens=usage.prompt_tokens if usage else 0,
+        completion_tokens=usage.completion_tokens if usage else 0, llm_ms=llm_ms)
+
+
+def referenced_characters(inp: MediumInput, out: MediumOutput) -> list[UUID]:
+    """The characters a result can touch: its own, the involved and the interrupted."""
+    ids = [inp.character_id]
     if out.outcome is not None:
-        o = out.outcome
-        outcome = {
-            "actions_resolved": [a.model_dump(mode="json") for a in o.actions_resolved],
-            "world_facts": o.world_facts,
-            "characters_involved": [str(c) for c in o.characters_involved],
-            "interrupts": [i.model_dump(mode="json") for i in o.interrupts],
-        }
-    perceive = (window_seconds(inp.pscale, overrides=frame.pscale_windows, time_scale=time_scale)
-                if frame.perceive and inp.mode == "personal" else None)
-    return {
-        "frame_id": str(inp.frame_id), "window_id": str(inp.window_id), "now": now.isoformat(),
-        "narrator": narrator, "perceive_seconds": perceive, "outcome": outcome,
-        "solid": {
-            "content": out.narrative,
-            "outcome_ids": [str(i) for i in out.outcomes_incorporated],
-            "source_liquid_ids": [str(a.liquid_id) for a in inp.my_action],
-            "participant_user_ids": [str(u) for u in participants],
-            "directive": directive, "model": model,
-            "summarised": [str(i) for i in inp.summarised_outcome_ids],
-            "incorporated_through": inp.snapshot_seq,
-            "prompt_tokens": usage.prompt_tokens if usage else 0,
-            "completion_tokens": usage.completion_tokens if usage else 0,
-            "llm_ms": round(llm_ms, 3),
-        },
-    }
+        ids += [*out.outcome.characters_involved, *(i.target_character_id for i in out.outcome.interrupts)]
+    return list(dict.fromkeys(ids))
+
+
+async def apply(st: Store, inp: MediumInput, result: route.MediumResult, *, now: datetime,
+                time_scale: float = 1.0) -> route.RoutePlan:
+    """Route a result: ``route.plan`` on a snapshot read under the frame lock, applied in the
+    same transaction (``Store.route``)."""
+    return await st.route(inp.frame_id, inp.window_id, referenced_characters(inp, result.output),
+                          lambda snap: route.plan(snap, result, now, time_scale=time_scale))
 
 
 async def prepare(st: Store, frame_id: UUID, window_id: UUID | None, *,
@@ -127,7 +120,6 @@ async def synthesize(st: Store, registry: Registry, frame_id: UUID, window_id: U
     t0 = time.perf_counter()
     inp, doc = await prepare(st, frame_id, window_id)
     t1 = time.perf_counter()
-    frame = Frame.model_validate(doc["frame"])
     me = character_of(doc, inp.character_id)
     llm, model, label = registry.medium(me.model)
     json_mode = registry.json_mode(llm)
@@ -135,15 +127,12 @@ async def synthesize(st: Store, registry: Registry, frame_id: UUID, window_id: U
     directive = compile_.directive_text(messages)
     out, repaired, usage = await complete_and_parse(llm, model, messages, inp, json_mode=json_mode)
     t2 = time.perf_counter()
-    participants: list[UUID] = []
-    if frame.mode == "shared":
-        participants = sorted({UUID(str(c["user_id"])) for c in doc["characters"] if c.get("user_id")})
     routed_at = clock.now() if clock is not None else now
     assert routed_at is not None
-    payload = route_payload(inp, out, frame=frame, directive=directive, model=model,
-                            narrator=label, now=routed_at, time_scale=time_scale, participants=participants,
-                            usage=usage, llm_ms=(t2 - t1) * 1000)
-    routed = await st.route(payload)
+    result = medium_result(inp, out, directive=directive, model=model, narrator=label, usage=usage,
+                           llm_ms=(t2 - t1) * 1000)
+    plan = await apply(st, inp, result, now=routed_at, time_scale=time_scale)
+    routed = plan.summary()
     t3 = time.perf_counter()
     log.info("synthesized", extra={
         "action": "synthesize", "frame_id": str(frame_id), "window_id": str(window_id),

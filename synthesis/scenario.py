@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from synthesis.errors import ScenarioError
+from synthesis.store import Store
 from synthesis.timing import PSCALE_WINDOW_SECONDS
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
@@ -180,41 +181,38 @@ class Installed:
     characters: list[InstalledCharacter] = field(default_factory=list)
 
 
-async def install(st: Any, sc: Scenario, *, gm_name: str = "gm", actors_always: bool = False,
+async def install(st: Store, sc: Scenario, *, gm_name: str = "gm", actors_always: bool = False,
                   frame_name: str | None = None) -> Installed:
     """Create the frame, affiliations, characters, one user per player and a GM, in ONE
     transaction. Users get fresh ids, so loading a file twice creates two independent frames."""
     gm_id = uuid.uuid4()
     async with st.transaction() as conn:
-        await st.fetchrow("insert_user", gm_id, f"{gm_name}@medium.local",
-                          {"name": gm_name, "role": "gm"}, conn=conn)
-        frame = await st.fetchrow(
-            "insert_frame", frame_name or sc.name, sc.mode, sc.world, sc.scenario,
-            {str(k): v for k, v in sc.pscale_windows.items()}, sc.perceive,
-            sc.actor_budget_per_hour, actors_always, gm_id, conn=conn)
-        frame_id = frame["id"]
-        await st.fetchrow("insert_member", frame_id, gm_id, "gm", conn=conn)
+        await st.insert_user(conn, gm_id, f"{gm_name}@medium.local", {"name": gm_name, "role": "gm"})
+        frame = await st.insert_frame(
+            conn, name=frame_name or sc.name, mode=sc.mode, world=sc.world, scenario=sc.scenario,
+            pscale_windows={str(k): v for k, v in sc.pscale_windows.items()}, perceive=sc.perceive,
+            actor_budget_per_hour=sc.actor_budget_per_hour, actors_always=actors_always, created_by=gm_id)
+        frame_id = frame.id
+        await st.insert_member(conn, frame_id, gm_id, "gm")
         aff_ids: dict[str, uuid.UUID] = {}
         for a in sc.affiliations:
-            row = await st.fetchrow("insert_affiliation", frame_id, a.name, a.universal,
-                                    a.internal, a.external, conn=conn)
-            aff_ids[a.name] = row["id"]
+            aff = await st.insert_affiliation(conn, frame_id, name=a.name, universal=a.universal,
+                                              internal=a.internal, external=a.external)
+            aff_ids[a.name] = aff.id
         taken: set[str] = set()
         out = Installed(frame_id=frame_id, gm_user_id=gm_id)
         for ch in sc.characters:
             user_id = None
             if ch.player:
                 user_id = uuid.uuid4()
-                await st.fetchrow("insert_user", user_id, f"{ch.player}@medium.local",
-                                  {"name": ch.player}, conn=conn)
-                await st.fetchrow("insert_member", frame_id, user_id, "player", conn=conn)
+                await st.insert_user(conn, user_id, f"{ch.player}@medium.local", {"name": ch.player})
+                await st.insert_member(conn, frame_id, user_id, "player")
             handle = make_handle(ch.name, taken)
-            row = await st.fetchrow(
-                "insert_character", frame_id, ch.name, handle, user_id, ch.universal, ch.internal,
-                ch.external, ch.model, [a.model_dump() for a in ch.actions], ch.idle_seconds,
-                conn=conn)
+            row = await st.insert_character(
+                conn, frame_id, name=ch.name, handle=handle, user_id=user_id, universal=ch.universal,
+                internal=ch.internal, external=ch.external, model=ch.model,
+                actions=[a.model_dump() for a in ch.actions], idle_seconds=ch.idle_seconds)
             for m in ch.affiliations:
-                await st.fetchrow("insert_membership", frame_id, row["id"], aff_ids[m.name],
-                                  m.hidden, conn=conn)
-            out.characters.append(InstalledCharacter(ch.name, row["id"], handle, ch.player, user_id))
+                await st.insert_membership(conn, frame_id, row.id, aff_ids[m.name], m.hidden)
+            out.characters.append(InstalledCharacter(ch.name, row.id, handle, ch.player, user_id))
     return out

@@ -40,7 +40,7 @@ class ApiStore(Store):
     """``Store`` plus the reads and writes the HTTP API and the realtime gateway need."""
 
     async def ping(self) -> None:
-        await self.fetchval("api_ping")
+        await self._fetchval("api_ping")
 
     @asynccontextmanager
     async def as_gm(self, user_id: UUID, frame_id: UUID) -> AsyncIterator[Connection]:
@@ -48,7 +48,7 @@ class ApiStore(Store):
         writer), then the caller's role checked: not a member → NotFound, a player → Forbidden."""
         async with self.transaction() as conn:
             role = None
-            if await self.fetchrow("lock_frame", frame_id, conn=conn) is not None:
+            if await self.lock_frame(conn, frame_id):
                 role = await self.member_role(frame_id, user_id, conn=conn)
             if role is None:
                 raise errors.NotFound("frame not found", field="frame_id")
@@ -69,27 +69,32 @@ class ApiStore(Store):
 
     async def my_role(self, conn: Connection, frame_id: UUID) -> str | None:
         """As user: the caller's role in the frame, None when not a member (RLS)."""
-        return await self.fetchval("api_my_role", frame_id, conn=conn)  # type: ignore[no-any-return]
+        return await self._fetchval("api_my_role", frame_id, conn=conn)  # type: ignore[no-any-return]
 
     async def my_frames(self, conn: Connection) -> list[tuple[Frame, str]]:
-        return [(_model(Frame, r), r["my_role"]) for r in await self.fetch("api_my_frames", conn=conn)]
+        return [(_model(Frame, r), r["my_role"]) for r in await self._fetch("api_my_frames", conn=conn)]
+
+    async def ensure_user(self, user_id: UUID, *, conn: Connection | None = None) -> None:
+        """A token subject new to the database becomes a user row."""
+        await self._fetchval("api_ensure_user", user_id, None, conn=conn)
 
     async def create_frame(self, user_id: UUID, *, name: str, mode: str, world: str, scenario: str,
                            pscale_windows: dict[str, float], perceive: bool) -> Frame:
         """The creator becomes the frame's GM; a token subject new to the database is added."""
         async with self.transaction() as conn:
-            await self.fetchval("api_ensure_user", user_id, None, conn=conn)
-            row = await self.fetchrow("insert_frame", name, mode, world, scenario, pscale_windows,
-                                      perceive, 120, False, user_id, conn=conn)
-            assert row is not None
-            await self.fetchrow("insert_member", row["id"], user_id, "gm", conn=conn)
-            return _model(Frame, row)
+            await self.ensure_user(user_id, conn=conn)
+            frame = await self.insert_frame(conn, name=name, mode=mode, world=world, scenario=scenario,
+                                            pscale_windows=pscale_windows, perceive=perceive,
+                                            actor_budget_per_hour=120, actors_always=False,
+                                            created_by=user_id)
+            await self.insert_member(conn, frame.id, user_id, "gm")
+            return frame
 
     async def update_frame(self, conn: Connection, frame_id: UUID, *, name: str | None,
                            mode: str | None, world: str | None, scenario: str | None,
                            pscale_windows: dict[str, float] | None, perceive: bool | None) -> Frame:
         await self.frame_changed(conn, frame_id)  # first, so the row returned has its cursor
-        row = await self.fetchrow("api_update_frame", frame_id, name, mode, world, scenario,
+        row = await self._fetchrow("api_update_frame", frame_id, name, mode, world, scenario,
                                   pscale_windows, perceive, conn=conn)
         if row is None:
             raise errors.NotFound("frame not found", field="frame_id")
@@ -97,50 +102,51 @@ class ApiStore(Store):
 
     async def set_member(self, conn: Connection, frame_id: UUID, user_id: UUID, role: str
                          ) -> dict[str, Any]:
-        if not await self.fetchval("api_user_exists", user_id, conn=conn):
+        if not await self._fetchval("api_user_exists", user_id, conn=conn):
             raise errors.NotFound("no such user", field="user_id")
-        row = await self.fetchrow("insert_member", frame_id, user_id, role, conn=conn)
+        row = await self.insert_member(conn, frame_id, user_id, role)
         await self.frame_changed(conn, frame_id)
-        return dict(row) if row else {}
+        return row
 
     async def remove_member(self, conn: Connection, frame_id: UUID, user_id: UUID) -> None:
-        row = await self.fetchrow("delete_member", frame_id, user_id, conn=conn)
+        row = await self._fetchrow("delete_member", frame_id, user_id, conn=conn)
         if row is None:
             raise errors.NotFound("not a member of this frame", field="user_id")
-        if row["role"] == "gm" and not await self.fetchval("api_gm_count", frame_id, conn=conn):
+        if row["role"] == "gm" and not await self._fetchval("api_gm_count", frame_id, conn=conn):
             raise errors.Conflict("a frame keeps at least one GM", field="user_id")
         await self.frame_changed(conn, frame_id)
 
     async def visible_cast(self, conn: Connection, frame_id: UUID
                            ) -> tuple[list[Character], list[dict[str, Any]]]:
         """As user: characters (public columns) and the memberships RLS lets the caller see."""
-        chars = [_model(Character, r) for r in await self.fetch("api_visible_characters", frame_id, conn=conn)]
-        return chars, _rows(await self.fetch("api_visible_memberships", frame_id, conn=conn))
+        chars = [_model(Character, r) for r in await self._fetch("api_visible_characters", frame_id, conn=conn)]
+        return chars, _rows(await self._fetch("api_visible_memberships", frame_id, conn=conn))
 
     async def character_internals(self, frame_id: UUID, ids: list[UUID]) -> dict[UUID, str]:
-        rows = await self.fetch("api_character_internals", frame_id, ids)
+        rows = await self._fetch("api_character_internals", frame_id, ids)
         return {r["id"]: r["internal"] for r in rows}
 
     async def ensure_player(self, conn: Connection, frame_id: UUID, user_id: UUID) -> None:
-        if not await self.fetchval("api_user_exists", user_id, conn=conn):
+        if not await self._fetchval("api_user_exists", user_id, conn=conn):
             raise errors.NotFound("no such user", field="user_id")
-        await self.fetchval("api_add_player_if_missing", frame_id, user_id, conn=conn)
+        await self._fetchval("api_add_player_if_missing", frame_id, user_id, conn=conn)
 
     async def create_character(self, conn: Connection, frame_id: UUID, *, name: str,
                                handle: str, user_id: UUID | None, universal: str, internal: str,
                                external: str, model: str | None) -> Character:
         if user_id is not None:
             await self.ensure_player(conn, frame_id, user_id)
-        row = await self.fetchrow("insert_character", frame_id, name, handle, user_id, universal,
-                                  internal, external, model, [], None, conn=conn)
+        ch = await self.insert_character(conn, frame_id, name=name, handle=handle, user_id=user_id,
+                                         universal=universal, internal=internal, external=external,
+                                         model=model)
         await self.frame_changed(conn, frame_id)
-        return _model(Character, row)
+        return ch
 
     async def update_character(self, conn: Connection, frame_id: UUID, character_id: UUID,
                                fields: dict[str, Any]) -> Character:
         if fields.get("user_id") is not None:
             await self.ensure_player(conn, frame_id, fields["user_id"])
-        row = await self.fetchrow(
+        row = await self._fetchrow(
             "api_update_character", frame_id, character_id, fields.get("name"), fields.get("handle"),
             "user_id" in fields, fields.get("user_id"), fields.get("universal"), fields.get("internal"),
             fields.get("external"), "model" in fields, fields.get("model"), conn=conn)
@@ -152,27 +158,27 @@ class ApiStore(Store):
     async def delete_row(self, conn: Connection, query: str, frame_id: UUID, *ids: UUID,
                          field: str) -> None:
         """Run one of the api_delete_* queries; NotFound naming ``field`` when nothing matched."""
-        if await self.fetchrow(query, frame_id, *ids, conn=conn) is None:
+        if await self._fetchrow(query, frame_id, *ids, conn=conn) is None:
             raise errors.NotFound(f"{field.removesuffix('_id')} not found", field=field)
         await self.frame_changed(conn, frame_id)
 
     async def visible_affiliations(self, conn: Connection, frame_id: UUID) -> list[Affiliation]:
-        return [_model(Affiliation, r) for r in await self.fetch("api_visible_affiliations", frame_id, conn=conn)]
+        return [_model(Affiliation, r) for r in await self._fetch("api_visible_affiliations", frame_id, conn=conn)]
 
     async def affiliation_internals(self, frame_id: UUID, user_id: UUID, *, gm: bool) -> dict[UUID, str]:
-        rows = await self.fetch("api_affiliation_internals", frame_id, user_id, gm)
+        rows = await self._fetch("api_affiliation_internals", frame_id, user_id, gm)
         return {r["id"]: r["internal"] for r in rows}
 
     async def create_affiliation(self, conn: Connection, frame_id: UUID, *, name: str,
                                  universal: str, internal: str, external: str) -> Affiliation:
-        row = await self.fetchrow("insert_affiliation", frame_id, name, universal, internal, external,
-                                  conn=conn)
+        aff = await self.insert_affiliation(conn, frame_id, name=name, universal=universal,
+                                            internal=internal, external=external)
         await self.frame_changed(conn, frame_id)
-        return _model(Affiliation, row)
+        return aff
 
     async def update_affiliation(self, conn: Connection, frame_id: UUID, affiliation_id: UUID,
                                  fields: dict[str, Any]) -> Affiliation:
-        row = await self.fetchrow("api_update_affiliation", frame_id, affiliation_id, fields.get("name"),
+        row = await self._fetchrow("api_update_affiliation", frame_id, affiliation_id, fields.get("name"),
                                   fields.get("universal"), fields.get("internal"),
                                   fields.get("external"), conn=conn)
         if row is None:
@@ -184,48 +190,47 @@ class ApiStore(Store):
                              character_id: UUID, hidden: bool) -> Membership:
         if await self.get_character(frame_id, character_id, conn=conn) is None:
             raise errors.NotFound("character not found", field="character_id")
-        row = await self.fetchrow("insert_membership", frame_id, character_id, affiliation_id, hidden,
-                                  conn=conn)
+        m = await self.insert_membership(conn, frame_id, character_id, affiliation_id, hidden)
         await self.frame_changed(conn, frame_id)
-        return _model(Membership, row)
+        return m
 
     async def list_models(self) -> list[dict[str, Any]]:
-        return _rows(await self.fetch("api_list_models"))
+        return _rows(await self._fetch("api_list_models"))
 
     async def insert_model(self, *, name: str, provider: str, model: str, base_url: str | None,
                            api_key_encrypted: str | None, role: str | None) -> dict[str, Any]:
-        row = await self.fetchrow("api_insert_model", name, provider, model, base_url,
+        row = await self._fetchrow("api_insert_model", name, provider, model, base_url,
                                   api_key_encrypted, role)
         return dict(row) if row else {}
 
     async def frame_liquid(self, conn: Connection, frame_id: UUID, *, limit: int = 1000
                            ) -> list[LiquidEntry]:
-        return [_model(LiquidEntry, r) for r in await self.fetch("api_frame_liquid", frame_id, limit, conn=conn)]
+        return [_model(LiquidEntry, r) for r in await self._fetch("api_frame_liquid", frame_id, limit, conn=conn)]
 
     async def update_liquid(self, conn: Connection, frame_id: UUID, liquid_id: UUID, *,
                             content: str, refined_text: str | None, pscale: int, timer_duration: float,
                             interruptive: bool, interrupt_targets: list[UUID], soft_source: str,
                             soft_note: str | None) -> LiquidEntry | None:
-        row = await self.fetchrow("api_update_liquid", frame_id, liquid_id, content, refined_text, pscale,
+        row = await self._fetchrow("api_update_liquid", frame_id, liquid_id, content, refined_text, pscale,
                                   timer_duration, interruptive, interrupt_targets, soft_source,
                                   soft_note, conn=conn)
         return _model(LiquidEntry, row) if row else None
 
     async def withdraw_liquid(self, conn: Connection, frame_id: UUID, liquid_id: UUID
                               ) -> LiquidEntry | None:
-        row = await self.fetchrow("api_withdraw_liquid", frame_id, liquid_id, conn=conn)
+        row = await self._fetchrow("api_withdraw_liquid", frame_id, liquid_id, conn=conn)
         return _model(LiquidEntry, row) if row else None
 
     async def intent(self, frame_id: UUID, viewer: UUID) -> list[dict[str, Any]]:
-        return _rows(await self.fetch("api_intent", frame_id, viewer))
+        return _rows(await self._fetch("api_intent", frame_id, viewer))
 
     async def solid_directive(self, frame_id: UUID, solid_id: UUID) -> str | None:
-        return await self.fetchval("api_solid_directive", frame_id, solid_id)  # type: ignore[no-any-return]
+        return await self._fetchval("api_solid_directive", frame_id, solid_id)  # type: ignore[no-any-return]
 
     async def retry_window(self, conn: Connection, frame_id: UUID, window_id: UUID,
                            now: datetime) -> Window | None:
         """A failed window opens again, due ``now``. None when it is not failed."""
-        row = await self.fetchrow("retry_window", frame_id, window_id, now, conn=conn)
+        row = await self._fetchrow("retry_window", frame_id, window_id, now, conn=conn)
         if row is None:
             return None
         w = _model(Window, row)
@@ -235,12 +240,12 @@ class ApiStore(Store):
     async def cancel_window(self, conn: Connection, frame_id: UUID, window_id: UUID,
                             now: datetime, reason: str) -> Window | None:
         """An open window is cancelled; its committed liquid goes back to submitted."""
-        row = await self.fetchrow("cancel_window", frame_id, window_id, reason, now, conn=conn)
+        row = await self._fetchrow("cancel_window", frame_id, window_id, reason, now, conn=conn)
         if row is None:
             return None
         w = _model(Window, row)
         aud = await self._audience(conn, frame_id, w.character_id)
-        freed = await self.fetch("uncommit_window_liquid", frame_id, window_id, conn=conn)
+        freed = await self._fetch("uncommit_window_liquid", frame_id, window_id, conn=conn)
         await self.emit(conn, frame_id, [("timer", w.id, aud)] + [("liquid", r["id"], aud) for r in freed])
         return w
 
@@ -249,24 +254,24 @@ class ApiStore(Store):
     async def rows_by_ids(self, kind: str, frame_id: UUID, ids: list[UUID], *,
                           conn: Connection | None = None) -> list[Row]:
         query, cls = _BY_IDS[kind]
-        return [_model(cls, r) for r in await self.fetch(query, frame_id, ids, conn=conn)]
+        return [_model(cls, r) for r in await self._fetch(query, frame_id, ids, conn=conn)]
 
     async def frames_seq(self, frame_ids: list[UUID]) -> dict[UUID, int]:
-        return {r["id"]: r["event_seq"] for r in await self.fetch("api_frames_seq", frame_ids)}
+        return {r["id"]: r["event_seq"] for r in await self._fetch("api_frames_seq", frame_ids)}
 
     # stats and metrics (frame_id None: every frame)
 
     async def window_counts(self, frame_id: UUID | None = None) -> dict[str, int]:
-        row = await self.fetchrow("api_window_counts", frame_id)
+        row = await self._fetchrow("api_window_counts", frame_id)
         return dict(row) if row else {"open": 0, "claimed": 0, "failed": 0}
 
     async def window_latencies(self, frame_id: UUID | None = None, *, limit: int = 1000
                                ) -> list[tuple[float, float]]:
-        rows = await self.fetch("api_window_latencies", frame_id, limit)
+        rows = await self._fetch("api_window_latencies", frame_id, limit)
         return [(float(r["lateness_ms"]), float(r["synthesis_ms"])) for r in rows]
 
     async def llm_usage(self, frame_id: UUID | None = None) -> dict[str, Any]:
-        row = await self.fetchrow("api_llm_usage", frame_id)
+        row = await self._fetchrow("api_llm_usage", frame_id)
         return dict(row) if row else {}
 
 

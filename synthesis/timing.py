@@ -1,8 +1,12 @@
-"""pscale → window and game time (DESIGN §3). Pure functions of their arguments."""
+"""pscale → window and game time (DESIGN §3), and the commit decision. Pure functions of
+their arguments: no I/O, and ``now`` is always a parameter."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
 
 # Default real-time window per pscale, in seconds.
 PSCALE_WINDOW_SECONDS: dict[int, float] = {-3: 4.0, -2: 5.0, -1: 15.0, 0: 60.0, 1: 300.0, 2: 900.0}
@@ -13,6 +17,9 @@ PSCALE_LABEL: dict[int, str] = {
     2: "~1 day",
 }
 MIN_WINDOW_SECONDS = 0.001
+# A perceive window (an idle character narrating what happened around it) is short: a few real
+# seconds, scaled like every window, not the full pscale window of the outcome that caused it.
+DEFAULT_PERCEIVE_SECONDS = 3.0
 
 
 def clamp_pscale(p: int) -> int:
@@ -30,6 +37,49 @@ def window_seconds(pscale: int, *, overrides: Mapping[str, float] | Mapping[int,
                 base = float(overrides[key])  # type: ignore[index]
                 break
     return max(MIN_WINDOW_SECONDS, base * time_scale)
+
+
+def perceive_seconds(frame_seconds: float | None, *, time_scale: float = 1.0) -> float:
+    """Real seconds of a perceive window: the frame's setting (default 3 s), time-scaled."""
+    base = DEFAULT_PERCEIVE_SECONDS if frame_seconds is None or frame_seconds <= 0 else float(frame_seconds)
+    return max(MIN_WINDOW_SECONDS, base * time_scale)
+
+
+@dataclass(frozen=True)
+class OpenWindowRef:
+    id: UUID
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class CommitDecision:
+    """What committing one liquid does: join the character's open window, or open one.
+
+    ``window_id`` is the window the liquid joins (existing or new); ``opens`` is True when the
+    window is new, with its trigger and due time. Later commits never move an open window's
+    expiry (DESIGN §1 'window')."""
+
+    window_id: UUID
+    opens: bool
+    trigger_mode: str
+    due_at: datetime
+    pscale: int
+    game_clock_at_open: int
+
+
+def commit_decision(*, mode: str, pscale: int, timer_duration: float, clock_seconds: int,
+                    open_window: OpenWindowRef | None, now: datetime, new_id: UUID) -> CommitDecision:
+    """Personal mode: the first commit opens a window due after the liquid's timer; later
+    commits join it. Shared mode: a commit is synthesized at once (trigger ``commit``)."""
+    if open_window is not None:
+        return CommitDecision(window_id=open_window.id, opens=False, trigger_mode="expiry",
+                              due_at=open_window.due_at, pscale=pscale, game_clock_at_open=clock_seconds)
+    if mode == "shared":
+        return CommitDecision(window_id=new_id, opens=True, trigger_mode="commit", due_at=now,
+                              pscale=pscale, game_clock_at_open=clock_seconds)
+    return CommitDecision(window_id=new_id, opens=True, trigger_mode="expiry",
+                          due_at=now + timedelta(seconds=timer_duration), pscale=pscale,
+                          game_clock_at_open=clock_seconds)
 
 
 def format_game_clock(seconds: int) -> str:

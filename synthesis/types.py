@@ -140,6 +140,7 @@ class OutcomeRow(Row):
     pscale: int
     game_clock: int = 0
     narrator: str = ""
+    redacted: int = 0
     created_at: datetime | None = None
 
 
@@ -150,7 +151,7 @@ class SolidRow(Row):
     seq: int
     character_id: UUID
     user_id: UUID | None = None
-    content: str
+    narrative: str
     outcome_ids: list[UUID] = Field(default_factory=list)
     source_liquid_ids: list[UUID] = Field(default_factory=list)
     participant_user_ids: list[UUID] = Field(default_factory=list)
@@ -210,15 +211,6 @@ class ActionOutcome(BaseModel):
     world_facts: list[str] = Field(default_factory=list)
     characters_involved: list[UUID] = Field(default_factory=list)
     interrupts: list[Interrupt] = Field(default_factory=list)
-
-
-class PersonalNarrative(BaseModel):
-    """The personal flesh: how it felt to this character, knowing what this character knows."""
-
-    character_id: UUID
-    content: str
-    trigger_mode: TriggerMode
-    synthesis_pscale: int
 
 
 class ActionView(BaseModel):
@@ -306,3 +298,4 @@ class MediumOutput(BaseModel):
     outcome: ActionOutcome | None
     narrative: str
     outcomes_incorporated: list[UUID] = Field(default_factory=list)
+    redacted: int = 0  # shared-layer texts the output guard dropped (DESIGN §4, the way out)

@@ -81,8 +81,8 @@ class Actors:
     async def pass_once(self) -> int:
         now = self.clock.now()
         period = timedelta(seconds=3600 * self.time_scale)
-        rows = await self.st.fetch("actor_candidates", self.batch, now - period,
-                                   now - timedelta(seconds=PRESENCE_TTL))
+        rows = await self.st.actor_candidates(self.batch, now - period,
+                                             now - timedelta(seconds=PRESENCE_TTL))
         spent: dict[Any, int] = {}
         chosen = []
         for row in rows:  # decide first (the budget counts decisions), then act concurrently

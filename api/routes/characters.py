@@ -13,7 +13,7 @@ from api.deps import CurrentUser, StoreDep, User, require_member
 from synthesis import knowledge, scenario
 from synthesis.errors import Conflict, Forbidden, NotFound
 from synthesis.store_api import ApiStore
-from synthesis.types import Affiliation, Knowledge, Membership
+from synthesis.types import Knowledge
 
 router = APIRouter(prefix="/frames/{frame_id}/characters", tags=["characters"])
 
@@ -91,6 +91,6 @@ async def character_knowledge(frame_id: UUID, character_id: UUID, user: CurrentU
     if role != "gm" and me.user_id != user.id:
         raise Forbidden("only the character's player and the GM may see its knowledge",
                         field="character_id")
-    affs = [Affiliation.model_validate(dict(r)) for r in await st.fetch("list_affiliations", frame_id)]
-    mems = [Membership.model_validate(dict(r)) for r in await st.fetch("list_memberships", frame_id)]
+    affs = await st.list_affiliations(frame_id)
+    mems = await st.list_memberships(frame_id)
     return knowledge.build_knowledge(character_id, cast, affs, mems)

@@ -102,14 +102,13 @@ async def edit_liquid(liquid_id: UUID, body: schemas.LiquidUpdate, user: Current
     if frame is None or me is None:
         raise NotFound("liquid not found", field="liquid_id")
     a = await liquid.analyse(registry, frame, me, cast, text, time_scale=settings.medium_time_scale)
-    async with st.as_user_locked(user.id, found.frame_id) as conn:
+    async with st.as_user(user.id, lock_frame=found.frame_id) as conn:
         done = await st.update_liquid(
             conn, found.frame_id, liquid_id, content=text, refined_text=a.refined_text or None,
             pscale=a.pscale, timer_duration=a.timer_duration, interruptive=a.interruptive,
             interrupt_targets=a.interrupt_targets, soft_source=a.source, soft_note=a.note)
         if done is None:
             raise Conflict("liquid status is no longer submitted", field="status")
-        await st.trusted(conn)
         await st.emit(conn, found.frame_id, [("liquid", liquid_id, [user.id])])
     return schemas.liquid_public(done)
 
@@ -120,9 +119,8 @@ async def withdraw_liquid(liquid_id: UUID, user: CurrentUser, st: StoreDep) -> R
     found = await _mine(st, user.id, liquid_id)
     if found.status != "submitted":
         raise _not_submitted(found)
-    async with st.as_user_locked(user.id, found.frame_id) as conn:
+    async with st.as_user(user.id, lock_frame=found.frame_id) as conn:
         if await st.withdraw_liquid(conn, found.frame_id, liquid_id) is None:
             raise Conflict("liquid status is no longer submitted", field="status")
-        await st.trusted(conn)
         await st.emit(conn, found.frame_id, [("liquid", liquid_id, [user.id])])
     return Response(status_code=status.HTTP_204_NO_CONTENT)

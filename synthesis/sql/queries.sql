@@ -72,8 +72,12 @@ RETURNING *;
 -- name: find_liquid_by_key
 SELECT * FROM public.liquid WHERE frame_id = $1 AND character_id = $2 AND client_key = $3;
 
--- name: commit_liquid
-SELECT public.medium_commit_v1($1, $2, $3) AS liquid;
+-- name: commit_snapshot
+-- Takes the frame lock; what timing.commit_decision() needs.
+SELECT public.medium_commit_snapshot_v2($1, $2) AS doc;
+
+-- name: commit_apply
+SELECT public.medium_commit_v2($1, $2, $3) AS liquid;
 
 -- name: find_liquid
 SELECT * FROM public.liquid WHERE id = $1;
@@ -139,22 +143,25 @@ UPDATE public.windows
 RETURNING *;
 
 -- name: gather
-SELECT public.medium_gather_v1($1, $2, $3, $4) AS doc;
+SELECT public.medium_gather_v2($1, $2, $3, $4) AS doc;
 
--- name: route
-SELECT public.medium_route_v1($1) AS result;
+-- name: route_snapshot
+-- Takes the frame lock (and locks the open windows of $3); what route.plan() needs.
+SELECT public.medium_route_snapshot_v2($1, $2, $3) AS doc;
+
+-- name: apply
+SELECT public.medium_apply_v2($1, $2) AS result;
 
 -- name: emit
-SELECT public.medium_emit_v1($1, $2) AS seq;
+SELECT public.medium_emit_v2($1, $2) AS seq;
 
--- name: reset_role
--- Inside an as_user transaction, after the RLS-checked write: back to the connecting role, so
--- the realtime events of that write are appended in the same transaction.
-SELECT set_config('role', 'none', true);
+-- name: set_claims
+-- The JWT claims of an as_user block, read by auth.uid() as on Supabase (transaction-local).
+SELECT set_config('request.jwt.claims', $1, true);
 
--- name: become_user
--- ...and back to authenticated (the claims stay set).
-SELECT set_config('role', 'authenticated', true);
+-- name: set_role
+-- 'authenticated' inside Tx.as_user; 'none' (the connecting role) inside Tx.as_service.
+SELECT set_config('role', $1, true);
 
 -- name: lock_frame
 SELECT * FROM public.frames WHERE id = $1 FOR UPDATE;
@@ -210,9 +217,6 @@ SELECT * FROM public.solid WHERE frame_id = $1 AND seq > $2 ORDER BY seq LIMIT $
 
 -- name: character_solid
 SELECT * FROM public.solid WHERE frame_id = $1 AND character_id = $2 ORDER BY seq;
-
--- name: latest_window
-SELECT * FROM public.windows WHERE frame_id = $1 AND character_id = $2 ORDER BY seq DESC LIMIT 1;
 
 -- name: reschedule_window
 -- After a failed attempt: retry at $3 (backoff). The window keeps its claimed slot with the

@@ -104,9 +104,9 @@ def test_two_players_and_gm(browser: Browser, stack: Stack, artifacts: Path) -> 
         # Isolation: neither DOM ever holds the other's narrative text or secrets.
         k_html, d_html = kessa.content(), dax.content()
         for n in of(stack, DAX):
-            assert n["content"] not in k_html
+            assert n["narrative"] not in k_html
         for n in of(stack, KESSA):
-            assert n["content"] not in d_html
+            assert n["narrative"] not in d_html
         assert DAX_SECRET not in k_html and GUILD_SECRET not in k_html
         assert KESSA_SECRET not in d_html and REBEL_SECRET not in d_html
 

@@ -8,9 +8,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from synthesis import liquid, scenario, store
+from synthesis import liquid, route, scenario, store
 from synthesis.llm.registry import Registry
 from synthesis.settings import Settings
+from synthesis.types import ActionOutcome, MediumOutput, ResolvedAction
 
 
 @dataclass
@@ -58,3 +59,17 @@ async def commit(st: store.Store, cast: Cast, name: str, text: str, pscale: int,
 
 def uid() -> UUID:
     return uuid.uuid4()
+
+
+async def route_output(st: store.Store, frame_id: UUID, window_id: UUID, character_id: UUID,
+                       narrative: str, now: datetime, *, action: str | None = None,
+                       facts: list[str] | None = None) -> dict[str, Any]:
+    """Route a hand-written Medium output through ``route.plan`` and ``medium_apply_v2``."""
+    outcome = None
+    if action is not None:
+        outcome = ActionOutcome(
+            actions_resolved=[ResolvedAction(character_id=character_id, action=action, result="success")],
+            world_facts=facts or [], characters_involved=[character_id])
+    result = route.MediumResult(output=MediumOutput(outcome=outcome, narrative=narrative), narrator="test")
+    plan = await st.route(frame_id, window_id, [character_id], lambda snap: route.plan(snap, result, now))
+    return plan.summary()

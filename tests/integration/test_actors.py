@@ -52,7 +52,7 @@ async def test_budget_and_presence(st: store.Store, db_url: str) -> None:
     await actors.pass_once()
     after = await npc_liquid(st)
     assert not [r for r in after if r["frame_id"] == inst.frame_id]  # no human connected: paused
-    await st.fetch("presence_set", inst.frame_id, inst.characters[0].user_id, "gw", 1, clock.now())
+    await st.set_presence(inst.frame_id, inst.characters[0].user_id, "gw", 1, clock.now())
     await actors.pass_once()
     assert len([r for r in await npc_liquid(st) if r["frame_id"] == inst.frame_id]) == 2
     assert before >= 1

@@ -163,7 +163,7 @@ async def test_reconnects_under_load_never_gap_or_duplicate(db_url: str) -> None
         async def writer() -> None:
             while not stop.is_set():
                 async with st.transaction() as conn:
-                    await st.fetchrow("lock_frame", fid, conn=conn)
+                    await st.lock_frame(conn, fid)
                     n = random.randint(1, 5)
                     await st.emit(conn, fid, [("frame", fid, None)] * n)
                 await asyncio.sleep(random.uniform(0, 0.01))
@@ -205,7 +205,7 @@ async def test_one_listen_connection_and_slow_clients(db_url: str) -> None:
             assert len(listeners) == 1 and listeners[0]["query"].startswith("LISTEN")
             assert listeners[0]["pid"] == gateway.listener_pid
             async with st.transaction() as conn:
-                await st.fetchrow("lock_frame", fid, conn=conn)
+                await st.lock_frame(conn, fid)
                 await st.emit(conn, fid, [("frame", fid, None)] * 10)  # one batch > its queue
             assert await close_code(slow) == 4408
         for reader in fast:

@@ -44,8 +44,8 @@ async def test_frames_members_and_roles(db_url: str) -> None:
         assert frame["my_role"] == "gm" and frame["pscale_windows"] == {"-2": 3.0}
         assert frame["clock"] == "day 1, 00:00:00" and frame["narrator"].startswith("scripted")
         fid = frame["id"]
-        await api.st.fetchval("api_ensure_user", player, None)
-        await api.st.fetchval("api_ensure_user", outsider, None)
+        await api.st.ensure_user(player)
+        await api.st.ensure_user(outsider)
         r = await c.post(f"/frames/{fid}/members", json={"user_id": str(player)}, headers=bearer(gm))
         assert r.status_code == 201 and r.json()["role"] == "player"
 

@@ -68,7 +68,7 @@ async def test_directives_from_the_database_keep_the_boundary(st: store.Store, s
 
     solids: dict[UUID, list[str]] = {}
     for s in await st.solids(cast.frame_id):
-        solids.setdefault(s.character_id, []).append(s.content)
+        solids.setdefault(s.character_id, []).append(s.narrative)
     assert set(solids) == set(cast.ids.values()), "every character has narratives"
 
     for name, cid in cast.ids.items():

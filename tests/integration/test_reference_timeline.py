@@ -62,9 +62,9 @@ async def test_reference_timeline(st: store.Store) -> None:
     # Every outcome is shared (one row each, visible to all), and the three narratives differ.
     outcomes = await st.outcomes(cast.frame_id)
     assert [o.id for o in outcomes] == [oa, ob, results["Cato"].outcome_id]
-    assert len({sa.content, sb.content, sc.content}) == 3
+    assert len({sa.narrative, sb.narrative, sc.narrative}) == 3
     # C's narrative mentions the fight that happened during the search.
-    assert "Alda" in sc.content and "Brix" in sc.content
+    assert "Alda" in sc.narrative and "Brix" in sc.narrative
     assert all(s.narrator.startswith("scripted") for s in (sa, sb, sc))
     assert "ALDA-SECRET" in sa.directive and "ALDA-SECRET" not in sb.directive + sc.directive
     # The frame clock advanced with the resolved outcomes: A at 0 + 10 s, C at 0 + 60 s.

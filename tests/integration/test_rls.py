@@ -8,6 +8,7 @@ import pytest
 
 from synthesis import scenario, store
 from synthesis.errors import MediumError
+from tests.integration.helpers import route_output
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -32,14 +33,9 @@ async def seed_solids(st: store.Store, inst: scenario.Installed) -> None:
                 interruptive=False, interrupt_targets=[], soft_source="given", soft_note=None, now=NOW)
             assert liq is not None
             liq = await st.commit_liquid(conn, inst.frame_id, liq.id, NOW)
-        await st.route({
-            "frame_id": str(inst.frame_id), "window_id": str(liq.window_id), "now": NOW.isoformat(),
-            "narrator": "test", "perceive_seconds": None,
-            "outcome": {"actions_resolved": [{"character_id": str(ch.id), "action": "waits",
-                                              "result": "success"}],
-                        "world_facts": [], "characters_involved": [str(ch.id)], "interrupts": []},
-            "solid": {"content": f"secret narrative of {name}", "outcome_ids": []},
-        })
+        assert liq.window_id is not None
+        await route_output(st, inst.frame_id, liq.window_id, ch.id, f"secret narrative of {name}", NOW,
+                           action="waits")
 
 
 async def test_player_reads_only_own_solid(st: store.Store, cantina: scenario.Installed) -> None:
@@ -47,11 +43,11 @@ async def test_player_reads_only_own_solid(st: store.Store, cantina: scenario.In
     kessa, dax = by_name(cantina, "Kessa Vorn"), by_name(cantina, "Dax Orrun")
     assert kessa.user_id and dax.user_id
     async with st.as_user(kessa.user_id) as conn:
-        rows = await conn.fetch("SELECT user_id, content FROM solid")
-    assert [r["content"] for r in rows] == ["secret narrative of Kessa Vorn"]
+        rows = await conn.conn.fetch("SELECT user_id, narrative FROM solid")
+    assert [r["narrative"] for r in rows] == ["secret narrative of Kessa Vorn"]
     assert all(r["user_id"] == kessa.user_id for r in rows)
     async with st.as_user(cantina.gm_user_id) as conn:
-        assert await conn.fetchval("SELECT count(*) FROM solid") == 2
+        assert await conn.conn.fetchval("SELECT count(*) FROM solid") == 2
 
 
 async def test_inserting_liquid_for_someone_elses_character_fails(
@@ -82,18 +78,18 @@ async def test_non_member_sees_no_outcomes_member_and_gm_do(
     outsider = by_name(other, "Kessa Vorn").user_id
     assert outsider
     async with st.as_user(outsider) as conn:
-        assert await conn.fetchval("SELECT count(*) FROM outcomes WHERE frame_id = $1",
+        assert await conn.conn.fetchval("SELECT count(*) FROM outcomes WHERE frame_id = $1",
                                    cantina.frame_id) == 0
-        assert await conn.fetchval("SELECT count(*) FROM frames WHERE id = $1", cantina.frame_id) == 0
+        assert await conn.conn.fetchval("SELECT count(*) FROM frames WHERE id = $1", cantina.frame_id) == 0
     tobin = by_name(cantina, "Tobin Reez").user_id
     assert tobin
     async with st.as_user(tobin) as conn:
-        assert await conn.fetchval("SELECT count(*) FROM outcomes") == 2
-        assert await conn.fetchval("SELECT count(*) FROM solid") == 0
+        assert await conn.conn.fetchval("SELECT count(*) FROM outcomes") == 2
+        assert await conn.conn.fetchval("SELECT count(*) FROM solid") == 0
     async with st.as_user(cantina.gm_user_id) as conn:
-        assert await conn.fetchval("SELECT count(*) FROM outcomes") == 2
-        assert await conn.fetchval("SELECT count(*) FROM liquid") == 2
-        assert await conn.fetchval("SELECT count(*) FROM windows") == 2
+        assert await conn.conn.fetchval("SELECT count(*) FROM outcomes") == 2
+        assert await conn.conn.fetchval("SELECT count(*) FROM liquid") == 2
+        assert await conn.conn.fetchval("SELECT count(*) FROM windows") == 2
 
 
 async def test_players_cannot_read_internal_truths_or_hidden_memberships(
@@ -102,9 +98,9 @@ async def test_players_cannot_read_internal_truths_or_hidden_memberships(
     assert dax
     with pytest.raises(MediumError):
         async with st.as_user(dax) as conn:
-            await conn.fetch("SELECT internal FROM characters")
+            await conn.conn.fetch("SELECT internal FROM characters")
     async with st.as_user(dax) as conn:
-        names = await conn.fetch(
+        names = await conn.conn.fetch(
             "SELECT c.name FROM memberships m JOIN characters c ON c.id = m.character_id")
     assert sorted(r["name"] for r in names) == ["Dax Orrun", "Sergeant Vell"]
 

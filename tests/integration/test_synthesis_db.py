@@ -20,7 +20,7 @@ from synthesis.llm import wrappers
 from synthesis.llm.base import Completion, Message, Usage
 from synthesis.llm.registry import Registry
 from synthesis.settings import Settings
-from synthesis.types import Frame, Window
+from synthesis.types import Window
 from tests.integration.helpers import Cast, commit, make_frame, scripted_registry, three_players
 
 LEASE = 10_000.0
@@ -148,12 +148,11 @@ async def test_routing_the_same_window_twice_writes_once(st: store.Store) -> Non
     llm, model, label = reg.medium()
     messages = compile_.compile_directive(inp)
     out, _, usage = await medium.complete_and_parse(llm, model, messages, inp, json_mode=False)
-    payload = medium.route_payload(inp, out, frame=Frame.model_validate(doc["frame"]),
-                                   directive=compile_.directive_text(messages), model=model, narrator=label,
-                                   now=clock.now(), time_scale=1.0, participants=[], usage=usage)
-    first = await st.route(payload)
+    result = medium.medium_result(inp, out, directive=compile_.directive_text(messages), model=model,
+                                  narrator=label, usage=usage)
+    first = (await medium.apply(st, inp, result, now=clock.now())).summary()
     events = await count(st, "events")
-    second = await st.route(payload)
+    second = (await medium.apply(st, inp, result, now=clock.now())).summary()
     assert first["routed"] is True and second["routed"] is False
     assert (second["outcome_id"], second["solid_id"]) == (first["outcome_id"], first["solid_id"])
     assert (await count(st, "outcomes"), await count(st, "solid")) == (1, 1)
@@ -245,7 +244,7 @@ async def test_shared_mode_commit_synthesizes_at_once_for_every_participant(st: 
         assert secret not in solid.directive
     for user in players:
         async with st.as_user(user) as conn:
-            rows = await conn.fetch("SELECT id FROM solid")
+            rows = await conn.conn.fetch("SELECT id FROM solid")
         assert [r["id"] for r in rows] == [solid.id]
     assert await st.open_windows(cast.frame_id) == []
 
@@ -254,7 +253,7 @@ async def test_shared_mode_commit_synthesizes_at_once_for_every_participant(st: 
     b = await commit(st, cast, "Brix", "I block the door", -2, t0)
     inp, _ = await medium.prepare(st, cast.frame_id, b.liquid.window_id)  # type: ignore[arg-type]
     assert inp.resolved_outcomes == []
-    assert inp.recent_narrative == [solid.content]
+    assert inp.recent_narrative == [solid.narrative]
 
 
 # --- soft fallback ---------------------------------------------------------------------------
@@ -330,7 +329,7 @@ async def test_idle_involved_character_gets_one_coalesced_perceive_window(st: st
     clock = FakeClock()
     fake = InvolvingLLM(involve=["cato", "brix"])
     reg = registry_with(fake)
-    cast = await make_frame(st, three_players())
+    cast = await make_frame(st, three_players(pscale_windows={-3: 2}))
     t0 = clock.now()
     await commit(st, cast, "Alda", "I attack", -2, t0)
     b = await commit(st, cast, "Brix", "I defend", -1, t0 + timedelta(seconds=1))
@@ -342,7 +341,7 @@ async def test_idle_involved_character_gets_one_coalesced_perceive_window(st: st
     assert len(cato) == 1
     perceive = cato[0]
     assert (perceive.trigger_mode, perceive.status) == ("perceive", "open")
-    assert perceive.due_at == clock.now() + timedelta(seconds=5)  # the outcome's pscale (-2) window
+    assert perceive.due_at == clock.now() + timedelta(seconds=3)  # the frame rule perceive_seconds (default 3)
     assert ra.route["perceive"] == [{"character_id": str(cast.ids["Cato"]), "window_id": str(perceive.id)}]
     # Brix was involved too, but is not idle: his own window stays the only one.
     assert [w.id for w in await windows_of(st, cast.frame_id, cast.ids["Brix"])] == [b.liquid.window_id]
@@ -350,7 +349,7 @@ async def test_idle_involved_character_gets_one_coalesced_perceive_window(st: st
     # A second outcome involving Cato while his perceive window is open adds no window.
     fake.involve = ["cato"]
     await commit(st, cast, "Alda", "I strike again", -3, clock.now())
-    clock.advance(4)
+    clock.advance(2)  # Alda's -3 window (2 s here) closes before Cato's 3 s perceive window
     [wa2] = await claim(st, clock.now())
     ra2 = await medium.synthesize(st, reg, cast.frame_id, wa2.id, now=clock.now())
     assert ra2.route["perceive"] == []
@@ -383,9 +382,9 @@ async def finish(st: store.Store, reg: Registry, inp: Any, doc: dict[str, Any], 
     llm, model, label = reg.medium()
     messages = compile_.compile_directive(inp)
     out, _, usage = await medium.complete_and_parse(llm, model, messages, inp, json_mode=False)
-    await st.route(medium.route_payload(
-        inp, out, frame=Frame.model_validate(doc["frame"]), directive=compile_.directive_text(messages),
-        model=model, narrator=label, now=now, time_scale=1.0, participants=[], usage=usage))
+    await medium.apply(st, inp, medium.medium_result(
+        inp, out, directive=compile_.directive_text(messages), model=model, narrator=label, usage=usage),
+        now=now)
 
 
 async def burst(st: store.Store, cast: Cast, seed: int) -> None:

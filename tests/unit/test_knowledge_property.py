@@ -1,6 +1,6 @@
 """The knowledge boundary (DESIGN §4), property-tested over random frames.
 
-A synthetic gather document (the shape ``medium_gather_v1`` returns) goes through the real
+A synthetic gather document (the shape ``medium_gather_v2`` returns) goes through the real
 ``gather.build_medium_input`` → ``knowledge`` → ``compile.compile_directive`` path, text and JSON
 variants, for every character of the frame. Every truth text is a unique marker, so a substring
 check means exactly "this fact reached the prompt".
@@ -84,7 +84,7 @@ def _liquid(w: World, i: int, *, status: str, window_id: UUID | None) -> dict[st
 
 
 def gather_doc(w: World, viewer: int) -> dict[str, Any]:
-    """What medium_gather_v1 returns for ``viewer``: recent_solid holds only its own solids."""
+    """What medium_gather_v2 returns for ``viewer``: recent_solid holds only its own solids."""
     me = w.characters[viewer]
     window_id = uuid.uuid4()
     source = w.characters[(viewer + 1) % len(w.characters)]
@@ -117,7 +117,7 @@ def gather_doc(w: World, viewer: int) -> dict[str, Any]:
         "open_liquid": [_liquid(w, i, status="committed" if i % 2 else "submitted", window_id=None)
                         for i in others],
         "outcomes": outcomes,
-        "recent_solid": [{"id": str(uuid.uuid4()), "seq": 1, "content": text, "trigger_mode": "expiry",
+        "recent_solid": [{"id": str(uuid.uuid4()), "seq": 1, "narrative": text, "trigger_mode": "expiry",
                           "game_clock": 0} for text in w.solids[me.id]],
         "incorporated_through": 0,
         "snapshot_seq": len(outcomes),

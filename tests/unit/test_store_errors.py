@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import asyncpg
@@ -13,15 +14,16 @@ from synthesis import errors, store
 class BrokenConnection:
     """A connection left mid-protocol by a server restart, as asyncpg reports it."""
 
-    async def fetchval(self, *_: Any) -> Any:
+    async def fetchrow(self, *_: Any) -> Any:
         raise asyncpg.exceptions.InternalClientError(
             "cannot switch to state 12; another operation (2) is in progress")
 
 
 async def test_a_connection_broken_mid_protocol_is_database_unavailable() -> None:
     st = store.Store(pool=None)  # type: ignore[arg-type] - the caller's connection is used
+    tx = store.Tx(BrokenConnection())  # type: ignore[arg-type]
     with pytest.raises(errors.DatabaseUnavailable, match="another operation"):
-        await st.fetchval("next_due", conn=BrokenConnection())
+        await st.lock_frame(tx, uuid.uuid4())
 
 
 @pytest.mark.parametrize(("exc", "expected"), [

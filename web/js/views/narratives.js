@@ -20,7 +20,7 @@ export function renderNarrative(n, { who = null, onDirective = null } = {}) {
     n.clock ? h('time.clock', { title: `In-game time · written at ${timeOfDay(n.created_at)}` }, n.clock) : null,
     narratorBadge(n.narrator),
     onDirective ? h('button.link.show-directive', { type: 'button', onclick: () => onDirective(n) }, 'Show directive') : null),
-  h('div.content', paragraphs(n.content)));
+  h('div.content', paragraphs(n.narrative)));
   return art;
 }
 
