@@ -2,7 +2,7 @@
 
 A real ``medium api`` process (its gateway: one LISTEN connection, a batch read of the new
 events, a fan-out to every connection) serves N WebSocket clients of one frame member. For
-each sample the benchmark commits one Medium result (``medium_route_v1``: an outcome, an NPC's
+each sample the benchmark commits one Medium result (``route.plan`` applied by ``medium_apply_v2``: an outcome, an NPC's
 narrative, the window closed, the frame clock advanced; one NOTIFY) and records when the
 outcome message reaches each client. Beside it, in the same run, the raw NOTIFY round trip:
 ``SELECT pg_notify(...)`` on one connection to its arrival on a LISTEN connection.
@@ -38,7 +38,8 @@ from websockets.exceptions import ConnectionClosed
 
 from benchmarks._stats import summarize
 from benchmarks.peers import fresh_database
-from synthesis import auth, migrations, scenario, store
+from synthesis import auth, migrations, route, scenario, store
+from synthesis.types import ActionOutcome, MediumOutput, ResolvedAction
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "fanout-benchmark-secret-0123456789abcdef"
@@ -131,14 +132,17 @@ async def _one_window(st: store.Store, frame_id: UUID, actor: UUID) -> UUID:
     return liq.window_id
 
 
-def _route_payload(frame_id: UUID, window_id: UUID, actor: UUID) -> dict[str, Any]:
-    return {
-        "frame_id": str(frame_id), "window_id": str(window_id), "now": datetime.now(UTC).isoformat(),
-        "narrator": "benchmark", "perceive_seconds": None,
-        "outcome": {"actions_resolved": [{"character_id": str(actor), "action": "bows", "result": "success"}],
-                    "world_facts": ["The actor bowed."], "characters_involved": [str(actor)], "interrupts": []},
-        "solid": {"content": "You bow to the audience.", "outcome_ids": []},
-    }
+def _result(actor: UUID) -> route.MediumResult:
+    outcome = ActionOutcome(actions_resolved=[ResolvedAction(character_id=actor, action="bows", result="success")],
+                            world_facts=["The actor bowed."], characters_involved=[actor])
+    return route.MediumResult(output=MediumOutput(outcome=outcome, narrative="You bow to the audience."),
+                              narrator="benchmark")
+
+
+async def _route(st: store.Store, frame_id: UUID, window_id: UUID, actor: UUID) -> dict[str, Any]:
+    result, now = _result(actor), datetime.now(UTC)
+    plan = await st.route(frame_id, window_id, [actor], lambda snap: route.plan(snap, result, now))
+    return plan.summary()
 
 
 async def _wait_clients(http: httpx.AsyncClient, n: int, timeout: float = 60) -> None:
@@ -164,7 +168,7 @@ async def fan_out(st: store.Store, http: httpx.AsyncClient, base: str, frame_id:
         for _ in range(samples):
             window = await _one_window(st, frame_id, actor)
             t0 = time.perf_counter()
-            routed = await st.route(_route_payload(frame_id, window, actor))
+            routed = await _route(st, frame_id, window, actor)
             route_ms.append((time.perf_counter() - t0) * 1000)
             sent[routed["outcome_id"]] = t0
             deadline = time.perf_counter() + 10

@@ -169,7 +169,7 @@ class Worker:
                 log.log(logging.WARNING if known else logging.ERROR, "claim pass failed",
                         exc_info=not known, extra={"action": "claim_failed", "retry_in": delay,
                                                    "error": str(exc), "kind": type(exc).__name__})
-                await self._sleep(delay)
+                await self._backoff(delay)
                 continue
             if claimed:
                 continue  # there may be more due right now
@@ -190,13 +190,25 @@ class Worker:
                 if not woke and delay >= self.poll_interval:
                     self.stats.polls += 1
 
+    async def _backoff(self, seconds: float) -> None:
+        """A real-time pause after a failed pass (the database is away): not a game timer, so
+        it does not run on the injected clock. ``stop()`` ends it early."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
     async def _sleep(self, seconds: float) -> bool:
-        """Sleep up to ``seconds``; True when woken early (NOTIFY, a free slot, stop)."""
-        try:
-            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+        """``clock.sleep(seconds)`` raced against a wake-up (NOTIFY, a free slot, stop); True
+        when woken early. Time is the injected clock's, so tests drive it with a FakeClock."""
+        if self._wake.is_set():
             return True
-        except TimeoutError:
-            return False
+        sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
+        waker = asyncio.ensure_future(self._wake.wait())
+        try:
+            done, _ = await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for t in (sleeper, waker):
+                t.cancel()
+        return waker in done
 
     async def _claim_pass(self) -> int:
         """One claim pass at one ``now``. With room for several batches, claims run on
@@ -284,7 +296,7 @@ class Worker:
     async def _heartbeat(self) -> None:
         """Extend the leases of in-flight windows every lease/3 seconds."""
         while True:
-            await asyncio.sleep(self.lease_seconds / 3)
+            await self.clock.sleep(self.lease_seconds / 3)
             ids = list(self.in_flight)
             if not ids:
                 continue

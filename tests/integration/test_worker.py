@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -12,7 +13,7 @@ from workers.worker import Worker
 
 
 async def test_burst_drains_due_windows_in_order(st: store.Store, db_url: str) -> None:
-    clock = FakeClock()
+    clock = FakeClock(autojump=False)
     cast = await make_frame(st, three_players())
     t0 = clock.now()
     await commit(st, cast, "Alda", "I attack", -2, t0)
@@ -44,7 +45,7 @@ async def test_a_claim_pass_that_raises_does_not_end_the_worker(st: store.Store,
                 raise RuntimeError("unanticipated driver state")
             return await super().claim_due_windows(*a, **kw)
 
-    clock = FakeClock()
+    clock = FakeClock(autojump=False)
     cast = await make_frame(st, three_players())
     await commit(st, cast, "Alda", "I attack", -2, clock.now())
     clock.advance(6)
@@ -56,7 +57,7 @@ async def test_a_claim_pass_that_raises_does_not_end_the_worker(st: store.Store,
 
 
 async def test_failing_llm_retries_then_marks_failed(st: store.Store, db_url: str) -> None:
-    clock = FakeClock()
+    clock = FakeClock(autojump=False)
     cast = await make_frame(st, three_players())
     await commit(st, cast, "Alda", "I attack", -2, clock.now())
     reg = scripted_registry(MEDIUM_LLM_FAIL_RATE=1.0)
@@ -75,7 +76,7 @@ async def test_failing_llm_retries_then_marks_failed(st: store.Store, db_url: st
 
 
 async def test_one_synthesis_in_flight_per_character(st: store.Store, db_url: str) -> None:
-    clock = FakeClock()
+    clock = FakeClock(autojump=False)
     cast = await make_frame(st, three_players())
     first = await commit(st, cast, "Alda", "I attack", -2, clock.now())
     clock.advance(6)
@@ -95,7 +96,7 @@ async def test_one_synthesis_in_flight_per_character(st: store.Store, db_url: st
 
 
 async def test_heartbeat_extends_only_own_leases(st: store.Store, db_url: str) -> None:
-    clock = FakeClock()
+    clock = FakeClock(autojump=False)
     cast = await make_frame(st, three_players())
     sub = await commit(st, cast, "Alda", "I attack", -2, clock.now())
     clock.advance(6)
@@ -109,3 +110,41 @@ async def test_heartbeat_extends_only_own_leases(st: store.Store, db_url: str) -
     clock.advance(5)  # past the original lease, within the extended one: not reclaimable
     assert await st.claim_due_windows(clock.now(), limit=5, worker_id="b", lease_seconds=10) == []
     assert sub.liquid.window_id == w.id
+
+
+async def test_the_worker_sleeps_on_the_injected_clock_until_the_next_due_window(
+        st: store.Store, db_url: str) -> None:
+    """No burst, no NOTIFY: the worker's only wake-up is ``clock.sleep(until_next_due)``. The
+    test moves a manual FakeClock; nothing here waits for a timer in real time."""
+    clock = FakeClock(autojump=False)
+    cast = await make_frame(st, three_players(perceive=False))
+    t0 = clock.now()
+    a = await commit(st, cast, "Alda", "I attack", -2, t0)  # due t0+5
+    c = await commit(st, cast, "Cato", "I search the room", -1, t0)  # due t0+15
+    w = Worker(st, scripted_registry(), dsn=db_url, clock=clock, listen=False, poll_interval=60)
+    task = asyncio.create_task(w.run())
+
+    async def settled(done: int) -> None:
+        """Until the worker has finished ``done`` windows and sleeps on the clock again."""
+        for _ in range(2000):
+            if w.stats.done == done and not w.in_flight and clock.sleepers >= 2:  # loop + heartbeat
+                return
+            await asyncio.sleep(0.005)
+        raise AssertionError(f"worker did not settle at {done} done: {w.stats}")
+
+    try:
+        await settled(0)
+        clock.advance(4.999)
+        await settled(0)  # not due yet: the worker is still asleep
+        clock.advance(0.001)
+        await settled(1)
+        wa = await st.get_window(cast.frame_id, a.liquid.window_id)  # type: ignore[arg-type]
+        assert wa is not None and wa.status == "done" and wa.completed_at == t0 + timedelta(seconds=5)
+        assert w.stats.lateness_ms[0] == 0.0  # claimed exactly at its due moment, in clock time
+        clock.advance(10)
+        await settled(2)
+        wc = await st.get_window(cast.frame_id, c.liquid.window_id)  # type: ignore[arg-type]
+        assert wc is not None and wc.completed_at == t0 + timedelta(seconds=15)
+    finally:
+        w.stop()
+        await asyncio.wait_for(task, timeout=30)
