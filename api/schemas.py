@@ -280,6 +280,7 @@ class OutcomePublic(BaseModel):
     game_clock: int
     clock: str
     narrator: str
+    redacted: int | None = Field(None, description="GM only: shared-layer texts the output guard dropped")
     created_at: datetime | None
 
 
@@ -380,8 +381,10 @@ def liquid_public(x: LiquidEntry) -> LiquidPublic:
     return LiquidPublic.model_validate(x.model_dump())
 
 
-def outcome_public(o: OutcomeRow) -> OutcomePublic:
-    return OutcomePublic.model_validate({**o.model_dump(), "clock": format_game_clock(o.game_clock)})
+def outcome_public(o: OutcomeRow, *, gm: bool = False) -> OutcomePublic:
+    """An outcome as members read it; the redaction count only for the GM."""
+    return OutcomePublic.model_validate({**o.model_dump(), "clock": format_game_clock(o.game_clock),
+                                         "redacted": o.redacted if gm else None})
 
 
 def narrative_public(s: SolidRow) -> NarrativePublic:

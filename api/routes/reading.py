@@ -28,10 +28,11 @@ async def list_solid(frame_id: UUID, user: CurrentUser, st: StoreDep, since: int
 @router.get("/outcomes", response_model=list[schemas.OutcomePublic])
 async def list_outcomes(frame_id: UUID, user: CurrentUser, st: StoreDep, since: int = Since,
                         limit: int = Limit) -> list[schemas.OutcomePublic]:
-    """The shared bones, in cursor order."""
+    """The shared bones, in cursor order (the GM also sees each outcome's redaction count)."""
     async with st.as_member(user.id, frame_id) as conn:
+        gm = await st.my_role(conn, frame_id) == "gm"
         rows = await st.outcomes(frame_id, since=since, limit=limit, conn=conn)
-    return [schemas.outcome_public(o) for o in rows]
+    return [schemas.outcome_public(o, gm=gm) for o in rows]
 
 
 @router.get("/timers", response_model=list[schemas.TimerPublic])
