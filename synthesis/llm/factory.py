@@ -4,21 +4,25 @@ A model spec is `"<provider>:<model>"` (`"openai:gpt-4o-mini"`, `"anthropic:clau
 or the bare word `"scripted"`. `build_provider` builds the bare adapter for an SDK provider;
 callers wrap it with `wrappers.wrap` and own closing it (`await llm.aclose()`). The scripted
 narrator is wired elsewhere: this module only knows the SDK providers.
+
+The SDKs (and the adapters over them) are imported when a provider is built, not at import:
+they take seconds to load, and a process on the scripted narrator never needs them.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-import anthropic
-import openai
 from pydantic import SecretStr
 
 from synthesis.errors import InvalidInput
-from synthesis.llm.anthropic_adapter import AnthropicAdapter
 from synthesis.llm.base import LLM
-from synthesis.llm.openai_adapter import OpenAIAdapter
 from synthesis.settings import Settings
+
+if TYPE_CHECKING:
+    from synthesis.llm.anthropic_adapter import AnthropicAdapter
+    from synthesis.llm.openai_adapter import OpenAIAdapter
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +76,10 @@ def build_provider(provider: str, settings: Settings) -> LLM:
 
 
 def _build_openai(settings: Settings) -> OpenAIAdapter:
+    import openai  # the SDKs take seconds to import: only a process that uses one pays
+
+    from synthesis.llm.openai_adapter import OpenAIAdapter
+
     api_key = _api_key(settings.openai_api_key, settings.openai_base_url, "OPENAI_API_KEY")
     client = openai.AsyncOpenAI(
         api_key=api_key,
@@ -94,6 +102,10 @@ def _build_openai(settings: Settings) -> OpenAIAdapter:
 
 
 def _build_anthropic(settings: Settings) -> AnthropicAdapter:
+    import anthropic
+
+    from synthesis.llm.anthropic_adapter import AnthropicAdapter
+
     api_key = _api_key(settings.anthropic_api_key, settings.anthropic_base_url, "ANTHROPIC_API_KEY")
     client = anthropic.AsyncAnthropic(
         api_key=api_key,
