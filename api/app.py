@@ -24,13 +24,14 @@ from api.middleware import MAX_BODY_BYTES, BodyLimit, RateLimiter, Timing
 from api.routes import affiliations, characters, frames, gm, liquid, models, plumbing, reading
 from api.routes import realtime as realtime_routes
 from api.schemas import ERROR_RESPONSES
-from synthesis import store, store_api
+from synthesis import installed, store, store_api
 from synthesis.clock import Clock, SystemClock
 from synthesis.errors import DatabaseUnavailable, NotFound
 from synthesis.llm.registry import Registry
 from synthesis.settings import Settings
 
-WEB_DIR = Path(__file__).resolve().parents[1] / "web"
+# The web client: ``api/_web/`` in a built install (copied there from ``web/``), else the checkout's.
+WEB_DIR = installed.data_dir("api", "_web", "web")
 POOL_SIZE = 20
 
 DESCRIPTION = """Multiplayer roleplay narrated by AI: shared outcomes, personal narratives.

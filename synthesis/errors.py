@@ -89,6 +89,12 @@ class MigrationError(MediumError):
     code = "migration_error"
 
 
+class MissingExtra(MediumError):
+    """An optional dependency is not installed; install the extra that provides it."""
+
+    code = "missing_extra"
+
+
 class ScenarioError(InvalidInput):
     """The scenario file is invalid."""
 

@@ -1,5 +1,9 @@
 """The migration runner: applies ``supabase/migrations/<YYYYMMDDHHMMSS>_<name>.sql`` in order.
 
+The files are read from the package (``synthesis/_migrations/``, copied there when a wheel is
+built) or, in a source tree or an editable install, from the checkout's ``supabase/migrations/``
+(see ``synthesis.installed``); ``MIGRATIONS_DIR`` is the one in use.
+
 Idempotent: applied files are recorded with a SHA-256 checksum in ``public.medium_migrations``.
 A file whose name does not match the pattern, or whose content changed after it was applied,
 is refused with an error naming the file. Each file applies in its own transaction, under an
@@ -13,10 +17,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from synthesis import store
+from synthesis import installed, store
 from synthesis.errors import MigrationError
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "supabase" / "migrations"
+MIGRATIONS_DIR = installed.data_dir("synthesis", "_migrations", "supabase/migrations")
 NAME_PATTERN = re.compile(r"^\d{14}_[a-z0-9_]+\.sql$")
 LOCK_KEY = 0x6D656469756D  # "medium"
 
