@@ -4,12 +4,15 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# What the demo, the tests, the load test and the benchmarks need (a user's `pip install medium`
+# gets none of these extras).
+EXTRAS := dev,bench,loadtest,embedded
 
 .PHONY: demo test lint bench chromium clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q -e '.[dev,bench]'
+	$(BIN)/pip install -q -e '.[$(EXTRAS)]'
 	@touch $(STAMP)
 
 # Browser tests drive Debian's chromium; install it when missing (never download a browser).

@@ -43,6 +43,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from benchmarks._stats import summarize
+from synthesis import installed
 
 #: A peer gets this long after the last due time before unfired jobs count as missing.
 MISSING_AFTER_S = 30.0
@@ -201,7 +202,8 @@ PGQUEUER_BATCH_SIZE = 100
 
 async def run_pgqueuer(dsn: str, workload: Workload) -> PeerResult:
     """pgqueuer: jobs enqueued with ``execute_after``; one QueueManager consumes them."""
-    from pgqueuer import Job, Queries, QueueManager
+    with installed.extra("bench", "the pgqueuer peer"):
+        from pgqueuer import Job, Queries, QueueManager
 
     async with fresh_database(dsn, "pgqueuer") as db:
         worker_conn = await asyncpg.connect(db)
@@ -253,7 +255,8 @@ PROCRASTINATE_CONCURRENCY = 10
 async def _run_procrastinate(
     dsn: str, workload: Workload, peer: str, polling_s: float | None
 ) -> PeerResult:
-    import procrastinate
+    with installed.extra("bench", "the procrastinate peers"):
+        import procrastinate
 
     worker_options: dict[str, Any] = {
         "concurrency": PROCRASTINATE_CONCURRENCY,
@@ -304,7 +307,8 @@ async def run_procrastinate_fast(dsn: str, workload: Workload) -> PeerResult:
 
 async def run_apscheduler(dsn: str, workload: Workload) -> PeerResult:
     """APScheduler 3 AsyncIOScheduler, memory job store, one date trigger per job."""
-    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+    with installed.extra("bench", "the APScheduler peer"):
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     rec = _Recorder(workload.n)
 

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psutil
-
+from synthesis import installed
 from synthesis.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,6 +35,8 @@ class ResolvedDatabase:
     def stop(self) -> None:
         """Stop an embedded server we started (no-op otherwise). Idempotent."""
         if self.server is not None:
+            import psutil  # installed with pgserver (the `embedded` extra), which made self.server
+
             try:
                 self.server.cleanup()
             except psutil.NoSuchProcess:
@@ -55,7 +56,10 @@ def local_server_answers(host: str = LOCAL_HOST, port: int = LOCAL_PORT, timeout
 
 
 def start_embedded(data_dir: Path) -> ResolvedDatabase:
-    """Start (or attach to) the embedded PostgreSQL under ``data_dir/pg``."""
+    """Start (or attach to) the embedded PostgreSQL under ``data_dir/pg``.
+
+    Needs the ``embedded`` extra (pgserver); without it, raises ``MissingExtra`` naming it.
+    """
     import warnings
 
     pgdata = data_dir / "pg"
@@ -63,7 +67,9 @@ def start_embedded(data_dir: Path) -> ResolvedDatabase:
     with warnings.catch_warnings():
         # pgserver asks platformdirs for a runtime dir, which containers often lack.
         warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
-        import pgserver  # imported lazily: it is heavy and only needed here
+        with installed.extra("embedded", "the embedded PostgreSQL (used when DATABASE_URL is unset "
+                             "and nothing answers on 127.0.0.1:5432)"):
+            import pgserver  # imported lazily: it is heavy and only needed here
 
         server = pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
     log.info("embedded postgres ready", extra={"action": "embedded_pg", "pgdata": str(pgdata)})

@@ -30,16 +30,17 @@ def data_dir(package: str, packaged: str, checkout: str) -> Path:
 
 
 @contextmanager
-def extra(name: str) -> Iterator[None]:
-    """Wrap the imports of a package that only the extra ``name`` installs: a missing module
-    raises ``MissingExtra`` saying ``pip install 'medium[<name>]'`` instead of a bare
-    ``ModuleNotFoundError``.
+def extra(name: str, purpose: str) -> Iterator[None]:
+    """Wrap the imports of packages that only the extra ``name`` installs. A missing one raises
+    ``MissingExtra``: "<purpose> needs <module>, which is not installed: pip install
+    'medium[<name>]'", instead of a bare ``ModuleNotFoundError``.
 
-        with installed.extra("embedded"):
+        with installed.extra("embedded", "the embedded PostgreSQL"):
             import pgserver
     """
     try:
         yield
     except ModuleNotFoundError as exc:
-        raise MissingExtra(f"{exc.name or 'a module'} is not installed; "
+        module = (exc.name or "a module").partition(".")[0]
+        raise MissingExtra(f"{purpose} needs {module}, which is not installed: "
                            f"pip install 'medium[{name}]'", extra=name) from exc

@@ -21,9 +21,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
+
+from synthesis import installed
+
+with installed.extra("loadtest", "medium loadtest"):
+    import httpx
 
 FATAL_CLOSE = {4401, 4403, 4404, 1008}
 FALLBACK_ACTIONS = [{"text": "I look around and take in the room", "pscale": -1}]

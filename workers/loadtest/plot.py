@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._stats import percentile
+from synthesis import installed
 from workers.loadtest.monitor import Sample
 from workers.loadtest.report import STAGES, Series
 
@@ -37,10 +38,11 @@ def rolling(points: list[tuple[float, float]], start: float, end: float, *, span
 def save(path: Path, *, series: Series, samples: list[Sample], started: float, title: str,
          marks: dict[str, float] | None = None, kills: list[float] | None = None) -> None:
     """``marks``: labelled moments (seconds since start); ``kills``: worker SIGKILLs."""
-    import matplotlib
+    with installed.extra("loadtest", "the load-test plot"):
+        import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
 
     end = max([started, *(ts for pts in series.points.values() for ts, _ in pts),
                *(started + s.t for s in samples)])

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-import psutil
-
-from synthesis import auth, database, migrations, scenario, store
+from synthesis import auth, database, installed, migrations, scenario, store
 from workers.supervisor import Child, Supervisor, medium_argv
+
+with installed.extra("loadtest", "medium loadtest"):
+    import httpx
+    import psutil
 
 
 @dataclass
