@@ -32,14 +32,16 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from benchmarks._stats import summarize
 from benchmarks.peers import fresh_database
-from synthesis import auth, migrations, route, scenario, store
+from synthesis import auth, installed, migrations, route, scenario, store
 from synthesis.types import ActionOutcome, MediumOutput, ResolvedAction
+
+with installed.extra("bench", "the fan-out benchmark"):
+    import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "fanout-benchmark-secret-0123456789abcdef"
