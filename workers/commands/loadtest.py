@@ -40,7 +40,7 @@ def loadtest(
     """Simulate players against a real stack; report latency and the DESIGN §5 invariants
     (exit 1 on any FAIL)."""
     from synthesis.llm.scripted import Latency
-    from workers.loadtest import Config, main
+    from workers.loadtest.run import Config, main
 
     try:
         scenario.load_scenario_file(scenario_file)
