@@ -8,12 +8,12 @@ most recently completed windows, so the numbers cover every worker, not only thi
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from synthesis.errors import MediumError
+from synthesis.stats import quantile
 
 if TYPE_CHECKING:
     from api.realtime import Gateway
@@ -23,14 +23,6 @@ if TYPE_CHECKING:
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 QUANTILES = (0.5, 0.9, 0.99)
 RECENT_WINDOWS = 1000
-
-
-def quantile(values: list[float], q: float) -> float | None:
-    """Nearest-rank quantile (an observed value), None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered), max(1, math.ceil(q * len(ordered)))) - 1]
 
 
 @dataclass

@@ -19,7 +19,7 @@ from typing import Any
 from benchmarks import peers
 from synthesis import migrations, store
 from synthesis.types import Window
-from workers.cli import freeze_startup_objects
+from workers.runtime import freeze_startup_objects
 from workers.worker import Worker
 
 CHARACTERS_PER_FRAME = 100

@@ -13,7 +13,8 @@ from typing import Any
 from uuid import UUID
 
 from synthesis import errors
-from synthesis.store import Connection, Store, _model
+from synthesis.store import Connection, Store
+from synthesis.store_queries import _model
 from synthesis.types import (
     Affiliation,
     Character,

@@ -24,11 +24,12 @@ from synthesis import liquid, medium, store
 from synthesis.clock import Clock
 from synthesis.errors import MediumError
 from synthesis.llm.registry import Registry
+from workers import presence
 
 log = logging.getLogger(__name__)
 LEADER_LOCK = 0x6D6163746F72  # "mactor"
 DEFAULT_IDLE_SECONDS = 60.0
-PRESENCE_TTL = 60.0
+PRESENCE_TTL = presence.PRESENCE_TTL  # seconds: how fresh a presence row must be
 
 
 class Actors:

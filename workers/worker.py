@@ -31,6 +31,7 @@ from typing import Any
 from synthesis import medium, store, timing
 from synthesis.clock import Clock, SystemClock
 from synthesis.errors import DatabaseUnavailable, MediumError
+from synthesis.listener import Listener
 from synthesis.llm.registry import Registry
 from synthesis.types import Window
 
@@ -310,42 +311,15 @@ class Worker:
                 log.warning("leases lost", extra={"action": "lease_lost", "count": len(lost)})
 
     async def _listener(self) -> None:
-        """One dedicated LISTEN connection; reconnects by itself, and wakes the loop after a
-        reconnect so anything missed meanwhile is claimed."""
-        backoff = 0.1
-        while True:
-            conn = None
-            try:
-                conn = await store.connect(self.dsn)
-                lost = asyncio.Event()
-                conn.add_termination_listener(lambda _c, ev=lost: ev.set())
-                await conn.add_listener(CHANNEL, self._on_notify)
-                backoff = 0.1
-                self.wake()
-                while not lost.is_set() and not conn.is_closed():
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(lost.wait(), timeout=5.0)
-                    if not lost.is_set():
-                        try:
-                            await asyncio.wait_for(conn.execute("SELECT 1"), timeout=5.0)
-                        except Exception:  # noqa: BLE001 - any failure means reconnect
-                            break
-            except asyncio.CancelledError:
-                if conn is not None:
-                    with contextlib.suppress(Exception):
-                        await conn.close(timeout=1)
-                raise
-            except Exception as exc:  # noqa: BLE001
-                log.warning("listener error", extra={"action": "listener_error", "error": str(exc)})
-            finally:
-                if conn is not None and not conn.is_closed():
-                    with contextlib.suppress(Exception):
-                        await conn.close(timeout=1)
-            self.stats.listener_reconnects += 1
-            await asyncio.sleep(backoff)
-            backoff = min(5.0, backoff * 2)
+        """One dedicated LISTEN connection (``synthesis.listener``) that reconnects by itself;
+        every (re)connect wakes the loop, so anything missed meanwhile is claimed."""
+        await Listener(self.dsn, CHANNEL, self._on_notify, on_connect=self.wake,
+                       on_lost=self._listener_lost, name="worker").run()
 
-    def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+    def _listener_lost(self) -> None:
+        self.stats.listener_reconnects += 1
+
+    def _on_notify(self, payload: str) -> None:
         self.stats.notifications += 1
         try:
             due = float(json.loads(payload).get("due"))

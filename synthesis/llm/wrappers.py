@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -24,6 +23,7 @@ from typing import Any
 
 import tenacity
 
+from synthesis import stats
 from synthesis.errors import LLMTimeout, LLMTransientError
 from synthesis.llm.base import LLM, Completion, Message
 
@@ -297,8 +297,8 @@ class AccountingLLM:
         return {
             "count": len(samples),
             "mean": sum(samples) / len(samples),
-            "p50": _percentile(samples, 0.50),
-            "p95": _percentile(samples, 0.95),
+            "p50": stats.nearest_rank(samples, 0.50),
+            "p95": stats.nearest_rank(samples, 0.95),
             "max": samples[-1],
         }
 
@@ -325,12 +325,6 @@ class AccountingLLM:
 
     async def aclose(self) -> None:
         await _aclose(self.inner)
-
-
-def _percentile(sorted_samples: list[float], q: float) -> float:
-    """Nearest-rank percentile of an ascending, non-empty list."""
-    rank = max(1, math.ceil(q * len(sorted_samples)))
-    return sorted_samples[rank - 1]
 
 
 def wrap(

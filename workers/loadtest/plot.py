@@ -6,8 +6,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-from benchmarks._stats import percentile
 from synthesis import installed
+from synthesis.stats import percentile
 from workers.loadtest.monitor import Sample
 from workers.loadtest.report import STAGES, Series
 

@@ -12,7 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks._stats import summarize
+from synthesis.stats import summarize
 from workers.loadtest.players import Player
 
 OVERDUE_SECONDS = 5.0  # an open window this far past due, or a lease this far expired, is stuck

@@ -1,0 +1,1 @@
+"""The ``medium`` commands, one module per concern; ``workers/cli.py`` registers them."""

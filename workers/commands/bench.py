@@ -1,0 +1,98 @@
+"""``medium bench``: side-by-side benchmarks. ``benchmarks`` is imported only inside each
+command function, so no product module depends on it at import time."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from synthesis.settings import Settings
+from workers import runtime
+from workers.commands.common import DatabaseOpt, console, run
+
+bench_app = typer.Typer(help="Side-by-side benchmarks (results go in benchmarks/RESULTS.md).",
+                        no_args_is_help=True)
+
+
+@contextmanager
+def _bench_dsn(settings: Settings, database_url: str | None) -> Iterator[str]:
+    """Benchmarks create (and drop) their own databases on the resolved server, so they get
+    a URL to its admin database ``postgres`` when the server is the local one."""
+    with runtime.database_url(settings, database_url) as db:
+        yield db.url if db.source != "local" else db.url.rsplit("/", 1)[0] + "/postgres"
+
+
+@bench_app.command("timers")
+def bench_timers(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    database_url: DatabaseOpt = None,
+    engines: Annotated[str | None, typer.Option(help="Comma-separated subset, e.g. medium,pgqueuer")] = None,
+    spread_n: Annotated[int, typer.Option(min=1)] = 1000,
+    spread_seconds: Annotated[float, typer.Option(min=0.1)] = 10.0,
+    burst_n: Annotated[int, typer.Option(min=1)] = 5000,
+) -> None:
+    """Timer lateness: medium's workers vs pgqueuer, procrastinate, APScheduler, asyncio, NOTIFY."""
+    from benchmarks import timers
+
+    settings = Settings()
+    with _bench_dsn(settings, database_url) as url:
+        doc = run(timers.run(url, engines=engines.split(",") if engines else None,
+                             spread_n=spread_n, spread_s=spread_seconds, burst_n=burst_n,
+                             progress=lambda m: console.print(m)))
+    if as_json:
+        sys.stdout.write(json.dumps(doc) + "\n")
+    else:
+        _print_timer_table(doc)
+
+
+@bench_app.command("throughput")
+def bench_throughput(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    database_url: DatabaseOpt = None,
+    windows: Annotated[int, typer.Option(min=10)] = 1000,
+) -> None:
+    """Syntheses per second at 1, 2 and 4 worker processes (zero-latency scripted narrator),
+    and database round trips per synthesis."""
+    from benchmarks import throughput
+
+    settings = Settings()
+    with _bench_dsn(settings, database_url) as url:
+        doc = run(throughput.run(url, n=windows, progress=lambda m: console.print(m)))
+    sys.stdout.write(json.dumps(doc, indent=None if as_json else 2) + "\n")
+
+
+@bench_app.command("fanout")
+def bench_fanout(
+    database_url: DatabaseOpt = None,
+    clients: Annotated[str, typer.Option(help="Comma-separated client counts.")] = "1,100,1000",
+) -> None:
+    """WebSocket fan-out latency at N clients beside the raw NOTIFY round trip."""
+    from benchmarks import fanout
+
+    settings = Settings()
+    with _bench_dsn(settings, database_url) as url:
+        doc = run(fanout.run(url, tuple(int(x) for x in clients.split(",")),
+                             progress=lambda m: console.print(m)))
+    sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+
+
+def _print_timer_table(doc: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    for title, rows in (("spread", {k: v for k, v in doc.items() if k != "burst"}),
+                        ("burst", doc["burst"])):
+        t = Table(title=f"timers: {title}")
+        for col in ("engine", "n", "fired", "dup", "missing", "p50 ms", "p90 ms", "p99 ms", "max ms",
+                    "drain ms"):
+            t.add_column(col)
+        for name, r in rows.items():
+            lat = r["lateness_ms"]
+            t.add_row(name, str(r["n"]), str(r["fired"]), str(r["duplicates"]), str(r["missing"]),
+                      *(str(lat.get(k)) for k in ("p50", "p90", "p99", "max")), str(r.get("drain_ms")))
+        Console().print(t)

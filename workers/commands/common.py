@@ -1,0 +1,38 @@
+"""What every command shares: the stderr console, the ``--database-url`` option, error exits
+and the migrate-on-start step."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from synthesis import migrations, store
+from synthesis.errors import MediumError
+
+console = Console(stderr=True)
+
+DatabaseOpt = Annotated[str | None, typer.Option("--database-url", help="Postgres URL; default: "
+                        "DATABASE_URL, else 127.0.0.1:5432, else embedded pgserver.")]
+
+
+def fail(exc: BaseException, code: int = 2) -> NoReturn:
+    """Print ``exc`` as a one-line error and exit with ``code`` (2: bad input)."""
+    console.print(f"[bold red]error:[/] {exc}")
+    raise typer.Exit(code)
+
+
+def run(coro: Any) -> Any:
+    """``asyncio.run(coro)``; a domain error becomes a clean exit 2, not a traceback."""
+    try:
+        return asyncio.run(coro)
+    except MediumError as exc:
+        fail(exc)
+
+
+async def prepare_database(url: str) -> list[str]:
+    """Create the database if needed and apply pending migrations."""
+    await store.ensure_database(url)
+    return await migrations.apply(url)
