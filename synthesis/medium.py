@@ -17,7 +17,7 @@ from uuid import UUID
 from synthesis import compile as compile_
 from synthesis import gather, parse, route
 from synthesis.clock import Clock
-from synthesis.errors import ParseError
+from synthesis.errors import OutcomeRefused, ParseError
 from synthesis.llm.base import LLM, Message, Usage
 from synthesis.llm.registry import Registry
 from synthesis.store import Store
@@ -43,7 +43,13 @@ class SynthesisResult:
 async def complete_and_parse(llm: LLM, model: str, messages: list[Message], inp: MediumInput,
                              *, json_mode: bool) -> tuple[MediumOutput, bool, Usage]:
     """Call the model; on a parse violation make ONE repair call quoting the error.
-    Raises ParseError when the repair is invalid too (the caller retries with backoff)."""
+
+    A structurally valid output whose OUTCOME leaks private truth or contradicts a result
+    already written (``OutcomeRefused``) is repaired the same way; its message names the
+    problem and never quotes the secret. If the repair still breaks those rules, or breaks the
+    format, the refused output is made shareable instead (``parse.enforce``: leaking texts
+    dropped and counted in ``redacted``, bound results restored): nothing leaks, nothing fails.
+    Raises ParseError when both replies are structurally invalid (the caller retries)."""
     schema = compile_.output_schema(inp) if json_mode else None
     done = await llm.complete(messages, model=model, json_schema=schema, max_tokens=MAX_TOKENS)
     try:
@@ -58,7 +64,11 @@ async def complete_and_parse(llm: LLM, model: str, messages: list[Message], inp:
                       done.usage.completion_tokens + again.usage.completion_tokens)
         try:
             return parse.parse_output(again.text, inp, json_mode=json_mode), True, usage
+        except OutcomeRefused as refused:
+            return parse.enforce(refused, inp), True, usage
         except ParseError as second:
+            if isinstance(first, OutcomeRefused):
+                return parse.enforce(first, inp), True, usage
             raise ParseError(f"after one repair: {second.message} (first: {first.message})") from second
 
 
@@ -138,7 +148,7 @@ async def synthesize(st: Store, registry: Registry, frame_id: UUID, window_id: U
         "action": "synthesize", "frame_id": str(frame_id), "window_id": str(window_id),
         "character_id": str(inp.character_id), "routed": routed.get("routed"),
         "gather_ms": round((t1 - t0) * 1000, 2), "llm_ms": round((t2 - t1) * 1000, 2),
-        "route_ms": round((t3 - t2) * 1000, 2), "repaired": repaired})
+        "route_ms": round((t3 - t2) * 1000, 2), "repaired": repaired, "redacted": out.redacted})
     return SynthesisResult(
         window_id=window_id, routed=bool(routed.get("routed")),
         outcome_id=UUID(routed["outcome_id"]) if routed.get("outcome_id") else None,

@@ -217,6 +217,11 @@ async function run(api, frameId, token) {
       if (type === 'outcome') {
         state.outcomes.set(data.id, data);
         redraw();
+        // The redaction count is GM-only and not in the broadcast row: read it over REST.
+        api.outcomes(frameId, Number(data.seq) - 1, 1).then((rows) => {
+          for (const o of rows) if (o.id === data.id) state.outcomes.set(o.id, o);
+          redraw();
+        }).catch(() => {});
       } else if (type === 'narrative') {
         state.narratives.set(data.id, data);
         redraw();
