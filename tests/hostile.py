@@ -37,7 +37,7 @@ _PRIVATE = re.compile(r"^- private \(only you know\): (.+)$", re.MULTILINE)
 _GROUP = re.compile(r"^- (.+?)( \(your membership is secret\))?: known to all: .*? \| "
                     r"shared among members: (.*?) \| reputation:", re.MULTILINE)
 _ME = re.compile(r"^(?:YOU|NARRATING FOR) \[([a-z0-9_]+)\] (.+?)$", re.MULTILINE)
-_HANDLES = re.compile(r"\[([a-z][a-z0-9_]*)\]")
+_HANDLES = re.compile(r"^- \[([a-z][a-z0-9_]*)\] ", re.MULTILINE)
 
 
 def secrets_in(prompt: str) -> dict[str, Any]:

@@ -25,11 +25,11 @@ from synthesis.llm.base import Completion, Message, Usage
 
 PROVIDER = "scripted"
 LABEL = "scripted narrator (offline)"
-_ACT = re.compile(r'^- \[(?P<h>[a-z0-9_]+)\] "(?P<t>.*)" \(pscale (?P<p>-?\d), (?P<s>\w+)\)'
+_ACT = re.compile(r'^- \[(?P<h>[a-z0-9_]+)\] [«"](?P<t>.*)[»"] \(pscale (?P<p>-?\d), (?P<s>\w+)\)'
                   r"(?: \(interruptive; targets: (?P<tg>[^)]*)\))?$")
 _OTHER = re.compile(r"^- \[(?P<h>[a-z0-9_]+)\] (?P<n>[^:]+): (?P<u>.*?) \| appears: (?P<e>[^|]*)")
 _ROSTER = re.compile(r"^- \[(?P<h>[a-z0-9_]+)\] (?P<n>[^:]+):")
-_OUTCOME_ACT = re.compile(r"\[(?P<h>[a-z0-9_]+)\] (?P<a>.*?) -> (?P<r>success|partial|failure|interrupted)")
+_OUTCOME_ACT = re.compile(r"\[(?P<h>[a-z0-9_]+)\] «?(?P<a>.*?)»? -> (?P<r>success|partial|failure|interrupted)")
 _UNIT = {"ms": 0.001, "s": 1.0}
 
 
@@ -212,7 +212,7 @@ class ScriptedLLM:
         actions, interrupts, involved, story = [], [], [], []
         if interrupted and wake is not None:
             src = others.get(wake.group("src") or "", ("someone", ""))[0]
-            why = wake.group("why") or "an interruption"
+            why = (wake.group("why") or "an interruption").strip("«»") or "an interruption"
             story.append(f"Before you can finish, {src} cuts across you: “{why}”.")
         elif wake and wake.group("mode") == "perceive":
             story.append("You take in what has just happened around you.")
