@@ -14,10 +14,13 @@ through the real knowledge boundary, for unit tests of the guard.
 
 from __future__ import annotations
 
+import http.server
 import json
 import re
+import threading
 import uuid
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from synthesis import knowledge
@@ -63,7 +66,9 @@ def leaky_outcome(prompt: str) -> dict[str, Any]:
     return {
         "actions_resolved": [{"character": me, "action": action, "result": "success"}],
         "world_facts": [*leaks, "the band keeps playing"],
-        "interrupts": [{"target": others[0], "reason": leaks[-1] if leaks else "startled"}] if others else [],
+        # Not from an interrupt wake: a chain of interrupts would never end.
+        "interrupts": ([{"target": others[0], "reason": leaks[-1] if leaks else "startled"}]
+                       if others and "WAKE: interrupt" not in prompt else []),
         "involved": [],
     }
 
@@ -79,6 +84,66 @@ def leaky_reply(prompt: str, *, json_mode: bool = True) -> str:
     lines += ["world_facts:", *(f"- {f}" for f in outcome["world_facts"]), "interrupts:"]
     lines += [f"- {x['target']} | {x['reason']}" for x in outcome["interrupts"]]
     return "\n".join([*lines, "NARRATIVE", narrative])
+
+
+class HostileServer:
+    """``POST /v1/chat/completions`` on 127.0.0.1: every Medium prompt gets ``leaky_reply``
+    (JSON when the request asks for a ``response_format``), an NPC actor's prompt a harmless
+    action. ``requests`` counts the Medium calls, so a test can read the repair rate."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self._lock = threading.Lock()
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+                msgs = body.get("messages") or []
+                prompt = "\n".join(str(m.get("content", "")) for m in msgs if m.get("role") == "user")
+                system = str(msgs[0].get("content", "")) if msgs else ""
+                if "NPC ACTOR" in system:
+                    text = json.dumps({"text": "I wait and watch", "pscale": -1})
+                else:
+                    with outer._lock:
+                        outer.requests += 1
+                    text = leaky_reply(msgs[1]["content"] if len(msgs) > 1 else prompt,
+                                       json_mode=body.get("response_format") is not None)
+                payload = json.dumps({
+                    "id": "chatcmpl-hostile", "object": "chat.completion", "created": 1_700_000_000,
+                    "model": body.get("model", "fake"),
+                    "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
+                                 "message": {"role": "assistant", "content": text, "refusal": None}}],
+                    "usage": {"prompt_tokens": len(prompt) // 4, "completion_tokens": len(text) // 4,
+                              "total_tokens": (len(prompt) + len(text)) // 4},
+                }).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = False
+        self.httpd.block_on_close = True
+        self._thread = threading.Thread(target=self.httpd.serve_forever, name="hostile-llm", daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    def __enter__(self) -> HostileServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self._thread.join()
 
 
 # --- Mos Eisley, through the real knowledge boundary ------------------------------------------
