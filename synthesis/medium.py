@@ -14,8 +14,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from synthesis import blind, gather, parse, route
 from synthesis import compile as compile_
-from synthesis import gather, parse, route
 from synthesis.clock import Clock
 from synthesis.errors import OutcomeRefused, ParseError
 from synthesis.llm.base import LLM, Message, Usage
@@ -70,6 +70,21 @@ async def complete_and_parse(llm: LLM, model: str, messages: list[Message], inp:
             if isinstance(first, OutcomeRefused):
                 return parse.enforce(first, inp), True, usage
             raise ParseError(f"after one repair: {second.message} (first: {first.message})") from second
+
+
+async def complete_blind(llm: LLM, model: str, inp: MediumInput, *, json_mode: bool
+                         ) -> tuple[MediumOutput, bool, Usage, str]:
+    """``outcome_mode: blind``: the outcome from a prompt with no private layer (parsed, guarded
+    and repaired like any other), then the narrative from the full prompt and that outcome.
+    Returns the output, whether a repair call was made, the summed usage and both directives."""
+    first = blind.outcome_messages(inp, json_mode=json_mode)
+    judged, repaired, usage = await complete_and_parse(llm, model, first, inp, json_mode=json_mode)
+    second = blind.narrative_messages(inp, judged.outcome)
+    done = await llm.complete(second, model=model, max_tokens=MAX_TOKENS)
+    usage = Usage(usage.prompt_tokens + done.usage.prompt_tokens,
+                  usage.completion_tokens + done.usage.completion_tokens)
+    out = judged.model_copy(update={"narrative": blind.parse_narrative(done.text)})
+    return out, repaired, usage, compile_.directive_text(first) + "\n\n" + compile_.directive_text(second)
 
 
 def medium_result(inp: MediumInput, out: MediumOutput, *, directive: str, model: str,
@@ -135,7 +150,10 @@ async def synthesize(st: Store, registry: Registry, frame_id: UUID, window_id: U
     json_mode = registry.json_mode(llm)
     messages = compile_.compile_directive(inp, json_mode=json_mode)
     directive = compile_.directive_text(messages)
-    out, repaired, usage = await complete_and_parse(llm, model, messages, inp, json_mode=json_mode)
+    if frame.outcome_mode == "blind":
+        out, repaired, usage, directive = await complete_blind(llm, model, inp, json_mode=json_mode)
+    else:
+        out, repaired, usage = await complete_and_parse(llm, model, messages, inp, json_mode=json_mode)
     t2 = time.perf_counter()
     routed_at = clock.now() if clock is not None else now
     assert routed_at is not None

@@ -290,6 +290,10 @@ class Store:
                                    actor_budget_per_hour, actors_always, created_by, conn=conn)
         return _model(Frame, row)
 
+    async def set_outcome_mode(self, conn: Tx, frame_id: UUID, mode: str) -> None:
+        """``guarded`` or ``blind`` (synthesis/blind.py); the column's CHECK rejects the rest."""
+        await self._fetchval("set_outcome_mode", frame_id, mode, conn=conn)
+
     async def insert_member(self, conn: Tx, frame_id: UUID, user_id: UUID, role: str) -> dict[str, Any]:
         row = await self._fetchrow("insert_member", frame_id, user_id, role, conn=conn)
         return dict(row) if row else {}

@@ -152,6 +152,9 @@ SELECT public.medium_route_snapshot_v2($1, $2, $3) AS doc;
 -- name: apply
 SELECT public.medium_apply_v2($1, $2) AS result;
 
+-- name: set_outcome_mode
+UPDATE public.frames SET outcome_mode = $2 WHERE id = $1 RETURNING id;
+
 -- name: emit
 SELECT public.medium_emit_v2($1, $2) AS seq;
 
