@@ -150,7 +150,7 @@ async def synthesize(st: Store, registry: Registry, frame_id: UUID, window_id: U
     json_mode = registry.json_mode(llm)
     messages = compile_.compile_directive(inp, json_mode=json_mode)
     directive = compile_.directive_text(messages)
-    if frame.outcome_mode == "blind":
+    if (doc["frame"] or {}).get("outcome_mode") == "blind":
         out, repaired, usage, directive = await complete_blind(llm, model, inp, json_mode=json_mode)
     else:
         out, repaired, usage = await complete_and_parse(llm, model, messages, inp, json_mode=json_mode)

@@ -97,7 +97,7 @@ async def test_redactions_are_stored_with_the_outcome(st: store.Store) -> None:
     text = json.dumps(o.model_dump(mode="json")).lower()
     assert "left boot" not in text and "rebel cell" not in text
     [s] = await st.solids(inst.frame_id)
-    assert "left boot" in s.content.lower()
+    assert "left boot" in s.narrative.lower()
 
 
 async def test_blind_mode_routes_with_two_calls(st: store.Store) -> None:
@@ -111,4 +111,4 @@ async def test_blind_mode_routes_with_two_calls(st: store.Store) -> None:
     [s] = await st.solids(inst.frame_id)
     adjudicate, narrate = s.directive.split("THE OUTCOME (already decided", 1)[0], s.directive
     assert "private (only you know)" not in adjudicate.split("### SYSTEM")[1]
-    assert "private (only you know)" in narrate and s.content
+    assert "private (only you know)" in narrate and s.narrative
