@@ -112,3 +112,24 @@ async def test_blind_mode_routes_with_two_calls(st: store.Store) -> None:
     adjudicate, narrate = s.directive.split("THE OUTCOME (already decided", 1)[0], s.directive
     assert "private (only you know)" not in adjudicate.split("### SYSTEM")[1]
     assert "private (only you know)" in narrate and s.narrative
+
+
+async def test_the_gm_sets_the_outcome_mode(db_url: str) -> None:
+    from tests.integration.api_support import bearer, new_user, running_api
+
+    gm, player = new_user(), new_user()
+    async with running_api(db_url) as api:
+        c = api.client
+        r = await c.post("/frames", json={"name": "Cantina"}, headers=bearer(gm))
+        assert r.status_code == 201 and r.json()["outcome_mode"] == "guarded"
+        fid = r.json()["id"]
+        await api.st.ensure_user(player)
+        await c.post(f"/frames/{fid}/members", json={"user_id": str(player)}, headers=bearer(gm))
+        r = await c.patch(f"/frames/{fid}", json={"outcome_mode": "blind"}, headers=bearer(player))
+        assert r.status_code == 403
+        r = await c.patch(f"/frames/{fid}", json={"outcome_mode": "loose"}, headers=bearer(gm))
+        assert r.status_code == 422 and "outcome_mode" in r.text
+        r = await c.patch(f"/frames/{fid}", json={"outcome_mode": "blind"}, headers=bearer(gm))
+        assert r.status_code == 200 and r.json()["outcome_mode"] == "blind"
+        r = await c.patch(f"/frames/{fid}", json={"perceive": False}, headers=bearer(gm))
+        assert r.json()["outcome_mode"] == "blind"  # unchanged when not given
