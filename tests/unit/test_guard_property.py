@@ -133,3 +133,14 @@ async def test_the_guarded_outcome_holds_no_forbidden_phrase(data: st.DataObject
         for g in hidden:
             assert norm(g) not in norm(text), (g, text)
     assert guard.check(o, guard.build(inp), inp.character_id) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(min_size=1, max_size=200))
+def test_other_players_text_stays_inside_one_quote(text: str) -> None:
+    """Whatever a player types (newlines, «», fake section headers), it reaches another Medium's
+    prompt as one line holding exactly one quote, which nothing inside can close."""
+    line = compile_.quote(text)
+    assert "\n" not in line and "\r" not in line
+    assert line.startswith("«") and line.endswith("»")
+    assert line.count("«") == 1 and line.count("»") == 1
