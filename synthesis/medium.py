@@ -18,8 +18,9 @@ from synthesis import blind, gather, parse, route
 from synthesis import compile as compile_
 from synthesis.clock import Clock
 from synthesis.errors import OutcomeRefused, ParseError
-from synthesis.llm.base import LLM, Message, Usage
+from synthesis.llm.base import LLM, Delta, Message, Usage, stream
 from synthesis.llm.registry import Registry
+from synthesis.narrative_stream import NarrativeTap
 from synthesis.store import Store
 from synthesis.types import Character, MediumInput, MediumOutput
 
@@ -41,7 +42,8 @@ class SynthesisResult:
 
 
 async def complete_and_parse(llm: LLM, model: str, messages: list[Message], inp: MediumInput,
-                             *, json_mode: bool) -> tuple[MediumOutput, bool, Usage]:
+                             *, json_mode: bool, on_narrative: Delta | None = None
+                             ) -> tuple[MediumOutput, bool, Usage]:
     """Call the model; on a parse violation make ONE repair call quoting the error.
 
     A structurally valid output whose OUTCOME leaks private truth or contradicts a result
@@ -49,9 +51,17 @@ async def complete_and_parse(llm: LLM, model: str, messages: list[Message], inp:
     problem and never quotes the secret. If the repair still breaks those rules, or breaks the
     format, the refused output is made shareable instead (``parse.enforce``: leaking texts
     dropped and counted in ``redacted``, bound results restored): nothing leaks, nothing fails.
-    Raises ParseError when both replies are structurally invalid (the caller retries)."""
+    Raises ParseError when both replies are structurally invalid (the caller retries).
+
+    ``on_narrative`` receives the first reply's NARRATIVE text as the model writes it (text
+    layout only; the repair call is not streamed: the returned narrative is authoritative)."""
     schema = compile_.output_schema(inp) if json_mode else None
-    done = await llm.complete(messages, model=model, json_schema=schema, max_tokens=MAX_TOKENS)
+    if on_narrative is not None and not json_mode:
+        tap = NarrativeTap(on_narrative)
+        done = await stream(llm, messages, on_delta=tap.feed, model=model, max_tokens=MAX_TOKENS)
+        tap.close()
+    else:
+        done = await llm.complete(messages, model=model, json_schema=schema, max_tokens=MAX_TOKENS)
     try:
         return parse.parse_output(done.text, inp, json_mode=json_mode), False, done.usage
     except ParseError as first:
@@ -72,15 +82,21 @@ async def complete_and_parse(llm: LLM, model: str, messages: list[Message], inp:
             raise ParseError(f"after one repair: {second.message} (first: {first.message})") from second
 
 
-async def complete_blind(llm: LLM, model: str, inp: MediumInput, *, json_mode: bool
-                         ) -> tuple[MediumOutput, bool, Usage, str]:
+async def complete_blind(llm: LLM, model: str, inp: MediumInput, *, json_mode: bool,
+                         on_narrative: Delta | None = None) -> tuple[MediumOutput, bool, Usage, str]:
     """``outcome_mode: blind``: the outcome from a prompt with no private layer (parsed, guarded
-    and repaired like any other), then the narrative from the full prompt and that outcome.
-    Returns the output, whether a repair call was made, the summed usage and both directives."""
+    and repaired like any other), then the narrative from the full prompt and that outcome,
+    streamed to ``on_narrative`` when given. Returns the output, whether a repair call was
+    made, the summed usage and both directives."""
     first = blind.outcome_messages(inp, json_mode=json_mode)
     judged, repaired, usage = await complete_and_parse(llm, model, first, inp, json_mode=json_mode)
     second = blind.narrative_messages(inp, judged.outcome)
-    done = await llm.complete(second, model=model, max_tokens=MAX_TOKENS)
+    if on_narrative is not None:
+        tap = NarrativeTap(on_narrative, header=None)
+        done = await stream(llm, second, on_delta=tap.feed, model=model, max_tokens=MAX_TOKENS)
+        tap.close()
+    else:
+        done = await llm.complete(second, model=model, max_tokens=MAX_TOKENS)
     usage = Usage(usage.prompt_tokens + done.usage.prompt_tokens,
                   usage.completion_tokens + done.usage.completion_tokens)
     out = judged.model_copy(update={"narrative": blind.parse_narrative(done.text)})

@@ -1,0 +1,91 @@
+"""The optional stream: the scripted narrator streams at its configured latency through the
+real wrappers, and only the NARRATIVE block of a Medium reply is forwarded; the streamed text
+joins to the narrative that parse returns."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from synthesis import compile as compile_
+from synthesis import medium
+from synthesis.llm import scripted, wrappers
+from synthesis.llm.base import stream
+from synthesis.llm.scripted import Latency, ScriptedLLM
+from synthesis.narrative_stream import NarrativeTap
+from tests.hostile import mos_eisley_input
+
+KESSA = "I slide into the corner booth with my back to the wall and watch the door"
+
+
+def tap_all(reply: str, sizes: int, *, header: bool | None = True) -> str:
+    out: list[str] = []
+    tap = NarrativeTap(out.append, header=header)
+    for i in range(0, len(reply), sizes):
+        tap.feed(reply[i:i + sizes])
+    tap.close()
+    return "".join(out)
+
+
+REPLY = ("OUTCOME\nactions_resolved:\n- k | sits | success\nworld_facts:\n- a fact\n"
+         "NARRATIVE\n\nYou sit. The band plays.\n")
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 50, 1000])
+def test_only_the_narrative_block_is_forwarded(size: int) -> None:
+    assert tap_all(REPLY, size).strip() == "You sit. The band plays."
+    fenced = "```text\n" + REPLY + "```\nHope this helps."
+    assert tap_all(fenced, size).strip() == "You sit. The band plays."
+    assert tap_all("NARRATIVE\nA `tick` mark", size) == "A `tick` mark"
+    assert tap_all("no header at all", size) == ""
+
+
+@pytest.mark.parametrize("size", [1, 4, 1000])
+def test_a_narrative_only_reply(size: int) -> None:
+    assert tap_all("You wait.\nThen you go.", size, header=None) == "You wait.\nThen you go."
+    assert tap_all("NARRATIVE\nYou wait.", size, header=None) == "You wait."
+    assert tap_all(REPLY, size, header=None).strip() == "You sit. The band plays."
+    assert tap_all("One line", size, header=None) == "One line"
+
+
+async def test_the_scripted_narrator_streams_through_the_wrappers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its sampled latency (500 ms here) is spread over the chunks: the narrator's own sleeps
+    are recorded by a fake, so no time passes."""
+    sleeps: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    monkeypatch.setattr(scripted, "asyncio", SimpleNamespace(sleep=fake_sleep))
+    llm = wrappers.wrap(ScriptedLLM(seed=1, latency=Latency("fixed", 0.5)), timeout=30, concurrency=2,
+                        attempts=2)
+    messages = compile_.compile_directive(mos_eisley_input("Kessa Vorn", KESSA))
+    chunks: list[str] = []
+    done = await stream(llm, messages, on_delta=chunks.append, model="m")
+    assert len(chunks) > 10 and "".join(chunks) == done.text
+    assert len(sleeps) == len(chunks) and sum(sleeps) == pytest.approx(0.5)
+    assert llm.calls == 1 and llm.completion_tokens == done.usage.completion_tokens
+
+
+async def test_a_non_streaming_llm_yields_the_whole_text_once() -> None:
+    from tests.unit.test_guard_repair import PromptLLM, clean
+
+    chunks: list[str] = []
+    done = await stream(PromptLLM(clean), [{"role": "user", "content": "x"}], on_delta=chunks.append, model="m")
+    assert chunks == [done.text]
+
+
+@pytest.mark.parametrize("mode", ["guarded", "blind"])
+async def test_the_streamed_narrative_is_the_parsed_narrative(mode: str) -> None:
+    inp = mos_eisley_input("Kessa Vorn", KESSA, others={"Dax Orrun": "I lean on the bar"})
+    llm = ScriptedLLM(seed=2)
+    deltas: list[str] = []
+    if mode == "guarded":
+        out, _, _ = await medium.complete_and_parse(llm, "m", compile_.compile_directive(inp), inp,
+                                                    json_mode=False, on_narrative=deltas.append)
+    else:
+        out, _, _, _ = await medium.complete_blind(llm, "m", inp, json_mode=False, on_narrative=deltas.append)
+    assert len(deltas) > 3
+    assert "".join(deltas).strip() == out.narrative
+    assert "OUTCOME" not in "".join(deltas) and "actions_resolved" not in "".join(deltas)
