@@ -7,6 +7,7 @@ synthesis writes at most once.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from synthesis.clock import Clock
 from synthesis.errors import OutcomeRefused, ParseError
 from synthesis.llm.base import LLM, Delta, Message, Usage, stream
 from synthesis.llm.registry import Registry
-from synthesis.narrative_stream import NarrativeTap
+from synthesis.narrative_stream import DeltaPublisher, NarrativeTap
 from synthesis.store import Store
 from synthesis.types import Character, MediumInput, MediumOutput
 
@@ -151,8 +152,11 @@ async def preview(st: Store, registry: Registry, frame_id: UUID, character_id: U
 
 async def synthesize(st: Store, registry: Registry, frame_id: UUID, window_id: UUID, *,
                      now: datetime | None = None, clock: Clock | None = None,
-                     time_scale: float = 1.0) -> SynthesisResult:
+                     time_scale: float = 1.0, live: bool = False) -> SynthesisResult:
     """Run one window's Medium end to end. Raises on LLM/parse failure; writes nothing then.
+
+    ``live``: stream the narrative, as it is written, to its owner and the GM (personal mode;
+    ``narrative_delta`` NOTIFYs, see ``narrative_stream.DeltaPublisher``).
 
     The route's timestamps (window completed, liquid resolved, interrupt and perceive windows
     opened) are the moment of routing: ``clock.now()`` read after the LLM call, or ``now``."""
@@ -166,10 +170,21 @@ async def synthesize(st: Store, registry: Registry, frame_id: UUID, window_id: U
     json_mode = registry.json_mode(llm)
     messages = compile_.compile_directive(inp, json_mode=json_mode)
     directive = compile_.directive_text(messages)
-    if (doc["frame"] or {}).get("outcome_mode") == "blind":
-        out, repaired, usage, directive = await complete_blind(llm, model, inp, json_mode=json_mode)
-    else:
-        out, repaired, usage = await complete_and_parse(llm, model, messages, inp, json_mode=json_mode)
+    publisher = (DeltaPublisher(st.publish_delta, frame_id=frame_id, window_id=window_id,
+                                character_id=inp.character_id, user_id=me.user_id)
+                 if live and inp.mode == "personal" else None)
+    sending = asyncio.create_task(publisher.run(), name=f"deltas:{window_id}") if publisher else None
+    try:
+        if (doc["frame"] or {}).get("outcome_mode") == "blind":
+            out, repaired, usage, directive = await complete_blind(llm, model, inp, json_mode=json_mode,
+                                                                   on_narrative=publisher)
+        else:
+            out, repaired, usage = await complete_and_parse(llm, model, messages, inp, json_mode=json_mode,
+                                                            on_narrative=publisher)
+    finally:
+        if publisher is not None and sending is not None:
+            publisher.close()
+            await sending
     t2 = time.perf_counter()
     routed_at = clock.now() if clock is not None else now
     assert routed_at is not None

@@ -10,8 +10,16 @@ a closing code fence ends the block, as in ``parse``. The streamed text is a pre
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from uuid import UUID
+
+from synthesis.errors import MediumError
+
+log = logging.getLogger(__name__)
 
 _HEADER = re.compile(r"^[ \t#*_>`-]*NARRATIVE[ \t*_:`]*$", re.IGNORECASE)
 _BLOCK = re.compile(r"^[ \t#*_>`-]*(OUTCOME|NARRATIVE)\b", re.IGNORECASE)
@@ -85,3 +93,55 @@ class NarrativeTap:
         if self.started and not self.done and self._tail:
             self.emit(self._tail)
         self._tail = ""
+
+
+DELTA_CHANNEL = "medium_narrative_delta_v1"
+MAX_DELTA_CHARS = 2000  # one NOTIFY payload stays far below Postgres's 8000-byte limit
+
+
+class DeltaPublisher:
+    """Sends a window's narrative text, as it streams, as ``narrative_delta`` payloads.
+
+    ``__call__`` (a sync sink for ``NarrativeTap``) only queues; ``run`` sends, coalescing
+    whatever queued while the previous send was in flight into one payload, so a fast model
+    costs few NOTIFYs. ``seq`` counts from 1 per synthesis attempt: a client that sees seq 1
+    again for a window restarts its preview. Deltas are at-most-once: a failed send is dropped
+    (the final ``narrative`` event is authoritative and durable)."""
+
+    def __init__(self, send: Callable[[str], Awaitable[None]], *, frame_id: UUID, window_id: UUID,
+                 character_id: UUID, user_id: UUID | None) -> None:
+        self.send = send
+        self.base = {"frame_id": str(frame_id), "window_id": str(window_id),
+                     "character_id": str(character_id), "user_id": str(user_id) if user_id else None}
+        self.seq = 0
+        self.sent = 0
+        self._queue: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def __call__(self, text: str) -> None:
+        self._queue.put_nowait(text)
+
+    async def run(self) -> None:
+        """Send until ``close()``; returns once everything queued before it was sent."""
+        while True:
+            first = await self._queue.get()
+            parts = [first]
+            while not self._queue.empty():
+                parts.append(self._queue.get_nowait())
+            done = None in parts
+            text = "".join(p for p in parts if p)
+            for i in range(0, len(text), MAX_DELTA_CHARS):
+                await self._send(text[i:i + MAX_DELTA_CHARS])
+            if done:
+                return
+
+    def close(self) -> None:
+        self._queue.put_nowait(None)
+
+    async def _send(self, text: str) -> None:
+        self.seq += 1
+        try:
+            await self.send(json.dumps({**self.base, "seq": self.seq, "text": text}))
+            self.sent += 1
+        except MediumError as exc:
+            log.warning("narrative delta dropped", extra={
+                "action": "narrative_delta_dropped", "window_id": self.base["window_id"], "error": str(exc)})

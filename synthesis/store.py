@@ -455,6 +455,11 @@ class Store:
                 await self._fetchval("apply", frame_id, plan.to_json(), conn=tx)
             return plan
 
+    async def publish_delta(self, payload: str) -> None:
+        """One ``narrative_delta`` NOTIFY (synthesis/narrative_stream.py): ephemeral, outside any
+        transaction, never stored."""
+        await self._fetchval("publish_delta", payload)
+
     async def get_window(self, frame_id: UUID, window_id: UUID) -> Window | None:
         row = await self._fetchrow("get_window", frame_id, window_id)
         return _model(Window, row) if row else None

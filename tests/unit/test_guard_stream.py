@@ -89,3 +89,45 @@ async def test_the_streamed_narrative_is_the_parsed_narrative(mode: str) -> None
     assert len(deltas) > 3
     assert "".join(deltas).strip() == out.narrative
     assert "OUTCOME" not in "".join(deltas) and "actions_resolved" not in "".join(deltas)
+
+
+async def test_the_publisher_coalesces_and_numbers_its_payloads() -> None:
+    import asyncio
+    import json
+    import uuid
+
+    from synthesis.errors import DatabaseUnavailable
+    from synthesis.narrative_stream import MAX_DELTA_CHARS, DeltaPublisher
+
+    sent: list[dict[str, object]] = []
+    gate = asyncio.Event()
+
+    async def send(payload: str) -> None:
+        if not sent:
+            await gate.wait()  # the first send is slow: what queues meanwhile goes out as one
+        if json.loads(payload)["text"] == "boom":
+            raise DatabaseUnavailable("listener gone")
+        sent.append(json.loads(payload))
+
+    ids = {k: uuid.uuid4() for k in ("frame_id", "window_id", "character_id", "user_id")}
+    pub = DeltaPublisher(send, **ids)
+    task = asyncio.create_task(pub.run())
+    pub("You ")
+    await asyncio.sleep(0)
+    for word in ("sit ", "down ", "slowly."):
+        pub(word)
+    gate.set()
+    await asyncio.sleep(0)
+    pub("x" * (MAX_DELTA_CHARS + 5))
+    pub.close()
+    await task
+    assert [(d["seq"], d["text"]) for d in sent[:2]] == [(1, "You "), (2, "sit down slowly.")]
+    assert [len(str(d["text"])) for d in sent[2:]] == [MAX_DELTA_CHARS, 5]
+    assert all(d["window_id"] == str(ids["window_id"]) and d["user_id"] == str(ids["user_id"]) for d in sent)
+
+    dropped = DeltaPublisher(send, **ids)
+    t = asyncio.create_task(dropped.run())
+    dropped("boom")
+    dropped.close()
+    await t  # a failed send is dropped, never raised into the synthesis
+    assert dropped.seq == 1 and dropped.sent == 0
