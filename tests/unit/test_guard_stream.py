@@ -131,3 +131,36 @@ async def test_the_publisher_coalesces_and_numbers_its_payloads() -> None:
     dropped.close()
     await t  # a failed send is dropped, never raised into the synthesis
     assert dropped.seq == 1 and dropped.sent == 0
+
+
+def test_a_delta_reaches_its_owner_and_the_gm_only() -> None:
+    import asyncio
+    import json
+    import uuid
+    from dataclasses import dataclass, field
+
+    from api import live
+
+    @dataclass
+    class C:
+        user_id: uuid.UUID
+        role: str
+        sent: int = 7
+        queue: asyncio.Queue[tuple[int, str]] = field(default_factory=lambda: asyncio.Queue(2))
+
+    owner, other, gm = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    clients = [C(owner, "player"), C(owner, "player"), C(other, "player"), C(gm, "gm")]
+    payload = {"frame_id": str(uuid.uuid4()), "window_id": str(uuid.uuid4()),
+               "character_id": str(uuid.uuid4()), "user_id": str(owner), "seq": 1, "text": "You sit."}
+    doc = live.parse(json.dumps(payload))
+    assert doc is not None and live.deliver(doc, clients) == 3
+    assert clients[2].queue.empty()
+    cursor, text = clients[0].queue.get_nowait()
+    assert cursor == live.EPHEMERAL
+    assert json.loads(text) == {"type": "narrative_delta", "cursor": 7, "data": {
+        "window_id": payload["window_id"], "character_id": payload["character_id"], "seq": 1, "text": "You sit."}}
+    npc = live.parse(json.dumps({**payload, "user_id": None}))
+    assert npc is not None and live.deliver(npc, clients) == 1  # an NPC's narrative: the GM only
+    for _ in range(3):
+        live.deliver(doc, clients)  # a full queue drops the preview, raises nothing
+    assert live.parse("{not json") is None and live.parse(json.dumps({**payload, "seq": "x"})) is None
