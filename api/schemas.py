@@ -87,6 +87,9 @@ class FrameUpdate(Input):
     scenario: str | None = Field(default=None, max_length=20000)
     pscale_windows: dict[str, float] | None = None
     perceive: bool | None = None
+    outcome_mode: Literal["guarded", "blind"] | None = Field(default=None, description=(
+        "guarded: one call, the output guard checks the outcome; blind: the outcome is decided "
+        "by a call that holds no private truth, the narrative by a second call"))
 
     _windows = field_validator("pscale_windows")(check_pscale_windows)
 
@@ -99,6 +102,7 @@ class FramePublic(BaseModel):
     scenario: str
     pscale_windows: dict[str, float]
     perceive: bool
+    outcome_mode: str = "guarded"
     clock_seconds: int
     clock: str = Field(description="in-fiction time, e.g. 'day 1, 00:10:30'")
     event_seq: int = Field(description="the frame's latest realtime cursor")
@@ -365,7 +369,8 @@ class ConfigPublic(BaseModel):
 def frame_public(f: Frame, *, role: str, narrator: str) -> FramePublic:
     return FramePublic(
         id=f.id, name=f.name, mode=f.mode, world=f.world, scenario=f.scenario,
-        pscale_windows=f.pscale_windows, perceive=f.perceive, clock_seconds=f.clock_seconds,
+        pscale_windows=f.pscale_windows, perceive=f.perceive, outcome_mode=f.outcome_mode,
+        clock_seconds=f.clock_seconds,
         clock=format_game_clock(f.clock_seconds), event_seq=f.event_seq,
         my_role="gm" if role == "gm" else "player", narrator=narrator)
 

@@ -125,3 +125,17 @@ class ParseError(MediumError):
 
     status_code = 502
     code = "parse_error"
+
+
+class OutcomeRefused(ParseError):
+    """The outcome puts what an onlooker could not observe into the shared layer, or
+    contradicts a result already written."""
+
+    code = "outcome_refused"
+
+    def __init__(self, message: str | None = None, *, output: Any = None,
+                 leaks: list[Any] | None = None, binds: dict[int, str] | None = None):
+        super().__init__(message)
+        self.output = output  # the parsed MediumOutput, for redaction when repair fails too
+        self.leaks = leaks or []  # guard.Finding
+        self.binds = binds or {}  # actions_resolved index -> the result it must have

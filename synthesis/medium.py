@@ -7,6 +7,7 @@ synthesis writes at most once.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -14,12 +15,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from synthesis import blind, gather, parse, route
 from synthesis import compile as compile_
-from synthesis import gather, parse, route
 from synthesis.clock import Clock
-from synthesis.errors import ParseError
-from synthesis.llm.base import LLM, Message, Usage
+from synthesis.errors import OutcomeRefused, ParseError
+from synthesis.llm.base import LLM, Delta, Message, Usage, stream
 from synthesis.llm.registry import Registry
+from synthesis.narrative_stream import DeltaPublisher, NarrativeTap
 from synthesis.store import Store
 from synthesis.types import Character, MediumInput, MediumOutput
 
@@ -41,11 +43,26 @@ class SynthesisResult:
 
 
 async def complete_and_parse(llm: LLM, model: str, messages: list[Message], inp: MediumInput,
-                             *, json_mode: bool) -> tuple[MediumOutput, bool, Usage]:
+                             *, json_mode: bool, on_narrative: Delta | None = None
+                             ) -> tuple[MediumOutput, bool, Usage]:
     """Call the model; on a parse violation make ONE repair call quoting the error.
-    Raises ParseError when the repair is invalid too (the caller retries with backoff)."""
+
+    A structurally valid output whose OUTCOME leaks private truth or contradicts a result
+    already written (``OutcomeRefused``) is repaired the same way; its message names the
+    problem and never quotes the secret. If the repair still breaks those rules, or breaks the
+    format, the refused output is made shareable instead (``parse.enforce``: leaking texts
+    dropped and counted in ``redacted``, bound results restored): nothing leaks, nothing fails.
+    Raises ParseError when both replies are structurally invalid (the caller retries).
+
+    ``on_narrative`` receives the first reply's NARRATIVE text as the model writes it (text
+    layout only; the repair call is not streamed: the returned narrative is authoritative)."""
     schema = compile_.output_schema(inp) if json_mode else None
-    done = await llm.complete(messages, model=model, json_schema=schema, max_tokens=MAX_TOKENS)
+    if on_narrative is not None and not json_mode:
+        tap = NarrativeTap(on_narrative)
+        done = await stream(llm, messages, on_delta=tap.feed, model=model, max_tokens=MAX_TOKENS)
+        tap.close()
+    else:
+        done = await llm.complete(messages, model=model, json_schema=schema, max_tokens=MAX_TOKENS)
     try:
         return parse.parse_output(done.text, inp, json_mode=json_mode), False, done.usage
     except ParseError as first:
@@ -58,8 +75,33 @@ async def complete_and_parse(llm: LLM, model: str, messages: list[Message], inp:
                       done.usage.completion_tokens + again.usage.completion_tokens)
         try:
             return parse.parse_output(again.text, inp, json_mode=json_mode), True, usage
+        except OutcomeRefused as refused:
+            return parse.enforce(refused, inp), True, usage
         except ParseError as second:
+            if isinstance(first, OutcomeRefused):
+                return parse.enforce(first, inp), True, usage
             raise ParseError(f"after one repair: {second.message} (first: {first.message})") from second
+
+
+async def complete_blind(llm: LLM, model: str, inp: MediumInput, *, json_mode: bool,
+                         on_narrative: Delta | None = None) -> tuple[MediumOutput, bool, Usage, str]:
+    """``outcome_mode: blind``: the outcome from a prompt with no private layer (parsed, guarded
+    and repaired like any other), then the narrative from the full prompt and that outcome,
+    streamed to ``on_narrative`` when given. Returns the output, whether a repair call was
+    made, the summed usage and both directives."""
+    first = blind.outcome_messages(inp, json_mode=json_mode)
+    judged, repaired, usage = await complete_and_parse(llm, model, first, inp, json_mode=json_mode)
+    second = blind.narrative_messages(inp, judged.outcome)
+    if on_narrative is not None:
+        tap = NarrativeTap(on_narrative, header=None)
+        done = await stream(llm, second, on_delta=tap.feed, model=model, max_tokens=MAX_TOKENS)
+        tap.close()
+    else:
+        done = await llm.complete(second, model=model, max_tokens=MAX_TOKENS)
+    usage = Usage(usage.prompt_tokens + done.usage.prompt_tokens,
+                  usage.completion_tokens + done.usage.completion_tokens)
+    out = judged.model_copy(update={"narrative": blind.parse_narrative(done.text)})
+    return out, repaired, usage, compile_.directive_text(first) + "\n\n" + compile_.directive_text(second)
 
 
 def medium_result(inp: MediumInput, out: MediumOutput, *, directive: str, model: str,
@@ -110,8 +152,11 @@ async def preview(st: Store, registry: Registry, frame_id: UUID, character_id: U
 
 async def synthesize(st: Store, registry: Registry, frame_id: UUID, window_id: UUID, *,
                      now: datetime | None = None, clock: Clock | None = None,
-                     time_scale: float = 1.0) -> SynthesisResult:
+                     time_scale: float = 1.0, live: bool = False) -> SynthesisResult:
     """Run one window's Medium end to end. Raises on LLM/parse failure; writes nothing then.
+
+    ``live``: stream the narrative, as it is written, to its owner and the GM (personal mode;
+    ``narrative_delta`` NOTIFYs, see ``narrative_stream.DeltaPublisher``).
 
     The route's timestamps (window completed, liquid resolved, interrupt and perceive windows
     opened) are the moment of routing: ``clock.now()`` read after the LLM call, or ``now``."""
@@ -125,7 +170,21 @@ async def synthesize(st: Store, registry: Registry, frame_id: UUID, window_id: U
     json_mode = registry.json_mode(llm)
     messages = compile_.compile_directive(inp, json_mode=json_mode)
     directive = compile_.directive_text(messages)
-    out, repaired, usage = await complete_and_parse(llm, model, messages, inp, json_mode=json_mode)
+    publisher = (DeltaPublisher(st.publish_delta, frame_id=frame_id, window_id=window_id,
+                                character_id=inp.character_id, user_id=me.user_id)
+                 if live and inp.mode == "personal" else None)
+    sending = asyncio.create_task(publisher.run(), name=f"deltas:{window_id}") if publisher else None
+    try:
+        if (doc["frame"] or {}).get("outcome_mode") == "blind":
+            out, repaired, usage, directive = await complete_blind(llm, model, inp, json_mode=json_mode,
+                                                                   on_narrative=publisher)
+        else:
+            out, repaired, usage = await complete_and_parse(llm, model, messages, inp, json_mode=json_mode,
+                                                            on_narrative=publisher)
+    finally:
+        if publisher is not None and sending is not None:
+            publisher.close()
+            await sending
     t2 = time.perf_counter()
     routed_at = clock.now() if clock is not None else now
     assert routed_at is not None
@@ -138,7 +197,7 @@ async def synthesize(st: Store, registry: Registry, frame_id: UUID, window_id: U
         "action": "synthesize", "frame_id": str(frame_id), "window_id": str(window_id),
         "character_id": str(inp.character_id), "routed": routed.get("routed"),
         "gather_ms": round((t1 - t0) * 1000, 2), "llm_ms": round((t2 - t1) * 1000, 2),
-        "route_ms": round((t3 - t2) * 1000, 2), "repaired": repaired})
+        "route_ms": round((t3 - t2) * 1000, 2), "repaired": repaired, "redacted": out.redacted})
     return SynthesisResult(
         window_id=window_id, routed=bool(routed.get("routed")),
         outcome_id=UUID(routed["outcome_id"]) if routed.get("outcome_id") else None,

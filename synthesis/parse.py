@@ -4,6 +4,18 @@ Violations raise ``ParseError`` whose message names the problem; the caller make
 call quoting it. Validation: every handle exists in the frame, the character's own action is
 resolved, results are in the enum, interrupt targets are valid and not self, the narrative is
 non-empty and within the cap. Nothing is written on a parse failure.
+
+The shared layer (DESIGN §4, "the boundary holds on the way out too"):
+
+* an outcome resolves only its own window's actions: an entry for another character's action
+  is dropped, and that character is listed in ``characters_involved`` instead;
+* a result already written for one of those actions in an outcome the Medium can see
+  (``inp.resolved_outcomes``) binds it;
+* ``synthesis.guard`` finds private truth or a secret membership in a shared text.
+
+A structurally valid output that breaks the last two raises ``OutcomeRefused``, a
+``ParseError`` that names the problem without quoting any secret, and carries the parsed
+output: when the repair breaks them too, ``enforce`` redacts and binds it instead of failing.
 """
 
 from __future__ import annotations
@@ -13,8 +25,9 @@ import re
 from typing import Any
 from uuid import UUID
 
+from synthesis import guard
 from synthesis.compile import NARRATIVE_CAP
-from synthesis.errors import ParseError
+from synthesis.errors import OutcomeRefused, ParseError
 from synthesis.types import (
     RESULTS,
     ActionOutcome,
@@ -64,6 +77,9 @@ def _validate(actions: list[tuple[str, str, str]], facts: list[str],
             raise ParseError(f"interrupts[{i}]: a character cannot interrupt itself")
         ints.append(Interrupt(target_character_id=target, reason=reason.strip()))
     extra = [_handle(h, inp, f"involved[{i}]") for i, h in enumerate(involved)]
+    own = {inp.character_id, *(a.character_id for a in inp.my_action)}
+    extra += [r.character_id for r in resolved if r.character_id not in own]
+    resolved = [r for r in resolved if r.character_id in own]
     outcome = None
     if inp.my_action:
         if not any(r.character_id == inp.character_id for r in resolved):
@@ -76,7 +92,67 @@ def _validate(actions: list[tuple[str, str, str]], facts: list[str],
         outcome = ActionOutcome(actions_resolved=resolved, world_facts=[f.strip() for f in facts if f.strip()],
                                 characters_involved=seen, interrupts=ints)
     incorporated = [o.outcome_id for o in inp.resolved_outcomes] + list(inp.summarised_outcome_ids)
-    return MediumOutput(outcome=outcome, narrative=narrative, outcomes_incorporated=incorporated)
+    out = MediumOutput(outcome=outcome, narrative=narrative, outcomes_incorporated=incorporated)
+    if outcome is not None:
+        _refuse_if_unshareable(out, outcome, inp)
+    return out
+
+
+def bound_results(outcome: ActionOutcome, inp: MediumInput) -> dict[int, tuple[str, int]]:
+    """{actions_resolved index: (result, outcome seq)} for every entry whose action already has
+    a result in an outcome this Medium can see. An entry is matched to an earlier one of the
+    same character when that character has exactly one of each, else by shared words."""
+    earlier: dict[Any, list[tuple[set[str], str, int]]] = {}
+    for o in inp.resolved_outcomes:
+        for a in o.actions:
+            cid = inp.handles.get(a.get("handle", ""))
+            if cid is not None and a.get("result") in RESULTS:
+                earlier.setdefault(cid, []).append(
+                    (guard.content(guard.tokens(a.get("action", ""))), a["result"], o.seq))
+    submitted = {a.character_id: guard.content(guard.tokens(a.text)) for a in inp.my_action}
+    out: dict[int, tuple[str, int]] = {}
+    for i, r in enumerate(outcome.actions_resolved):
+        prior = earlier.get(r.character_id, [])
+        if not prior:
+            continue
+        mine = [x for x in outcome.actions_resolved if x.character_id == r.character_id]
+        if len(prior) == 1 and len(mine) == 1:
+            out[i] = (prior[0][1], prior[0][2])
+            continue
+        words = guard.content(guard.tokens(r.action)) | submitted.get(r.character_id, set())
+        score, best = max(((len(words & w) / max(1, len(w)), (res, seq)) for w, res, seq in prior),
+                          key=lambda t: t[0])
+        if score >= 0.5:
+            out[i] = best
+    return out
+
+
+def _refuse_if_unshareable(out: MediumOutput, outcome: ActionOutcome, inp: MediumInput) -> None:
+    bound = bound_results(outcome, inp)
+    binds = {i: res for i, (res, _) in bound.items() if outcome.actions_resolved[i].result != res}
+    leaks = guard.check(outcome, guard.build(inp), inp.character_id)
+    if not binds and not leaks:
+        return
+    problems = [f.describe() for f in leaks]
+    problems += [f"actions_resolved[{i}] contradicts outcome #{bound[i][1]}, which already resolved "
+                 f"this action as {res}: use {res}" for i, res in binds.items()]
+    raise OutcomeRefused(
+        "the OUTCOME is shared with every character and must hold only what an onlooker could "
+        "observe, consistent with results already written: " + "; ".join(problems)
+        + ". Private knowledge belongs in the NARRATIVE only.",
+        output=out, leaks=leaks, binds=binds)
+
+
+def enforce(refused: OutcomeRefused, inp: MediumInput) -> MediumOutput:
+    """The refused output made shareable without another call: every leaking text redacted
+    (``MediumOutput.redacted`` counts them) and every bound result restored."""
+    out: MediumOutput = refused.output
+    assert out is not None and out.outcome is not None
+    outcome = guard.redact(out.outcome, refused.leaks, inp)
+    actions = [a.model_copy(update={"result": refused.binds[i]}) if i in refused.binds else a
+               for i, a in enumerate(outcome.actions_resolved)]
+    return out.model_copy(update={"outcome": outcome.model_copy(update={"actions_resolved": actions}),
+                                  "redacted": out.redacted + len(refused.leaks)})
 
 
 def parse_text(text: str, inp: MediumInput) -> MediumOutput:

@@ -74,6 +74,7 @@ class Scenario(_Strict):
     scenario: str = Field(default="", max_length=20000)
     pscale_windows: dict[int, float] = Field(default_factory=dict)
     perceive: bool = True
+    outcome_mode: str = Field(default="guarded", pattern=r"^(guarded|blind)$")
     actor_budget_per_hour: int = Field(default=120, ge=0)
     affiliations: list[AffiliationSpec] = Field(default_factory=list)
     characters: list[CharacterSpec] = Field(min_length=1)
@@ -193,6 +194,8 @@ async def install(st: Store, sc: Scenario, *, gm_name: str = "gm", actors_always
             pscale_windows={str(k): v for k, v in sc.pscale_windows.items()}, perceive=sc.perceive,
             actor_budget_per_hour=sc.actor_budget_per_hour, actors_always=actors_always, created_by=gm_id)
         frame_id = frame.id
+        if sc.outcome_mode != "guarded":
+            await st.set_outcome_mode(conn, frame_id, sc.outcome_mode)
         await st.insert_member(conn, frame_id, gm_id, "gm")
         aff_ids: dict[str, uuid.UUID] = {}
         for a in sc.affiliations:

@@ -67,6 +67,10 @@ class Queries:
                                    actor_budget_per_hour, actors_always, created_by, conn=conn)
         return _model(Frame, row)
 
+    async def set_outcome_mode(self, conn: Tx, frame_id: UUID, mode: str) -> None:
+        """``guarded`` or ``blind`` (synthesis/blind.py); the column's CHECK rejects the rest."""
+        await self._fetchval("set_outcome_mode", frame_id, mode, conn=conn)
+
     async def insert_member(self, conn: Tx, frame_id: UUID, user_id: UUID, role: str) -> dict[str, Any]:
         row = await self._fetchrow("insert_member", frame_id, user_id, role, conn=conn)
         return dict(row) if row else {}
@@ -227,6 +231,11 @@ class Queries:
             if plan.routed:
                 await self._fetchval("apply", frame_id, plan.to_json(), conn=tx)
             return plan
+
+    async def publish_delta(self, payload: str) -> None:
+        """One ``narrative_delta`` NOTIFY (synthesis/narrative_stream.py): ephemeral, outside any
+        transaction, never stored."""
+        await self._fetchval("publish_delta", payload)
 
     async def get_window(self, frame_id: UUID, window_id: UUID) -> Window | None:
         row = await self._fetchrow("get_window", frame_id, window_id)

@@ -1,13 +1,16 @@
 """The one LLM interface every adapter and wrapper implements.
 
-`complete(messages, *, model, json_schema=None, max_tokens, temperature) -> Completion`.
+`complete(messages, *, model, json_schema=None, max_tokens, temperature) -> Completion`, plus
+an optional stream: ``stream(llm, messages, on_delta=...)`` asks an adapter that can stream
+(the scripted narrator does) to send its chunks as it produces them.
 Retry, timeout, concurrency limits and token accounting are wrappers implementing the same
 protocol (see `wrappers.py`). Prompt building lives in `synthesis/compile.py`, never here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypedDict, runtime_checkable
 
@@ -50,3 +53,43 @@ class LLM(Protocol):
         max_tokens: int = 1024,
         temperature: float = 0.8,
     ) -> Completion: ...
+
+
+# --- the optional stream ------------------------------------------------------------------------
+
+Delta = Callable[[str], None]
+# Where a streaming adapter sends each chunk of the completion it is producing. Set only by
+# ``stream()`` for the duration of one call, so the wrappers (retry, timeout, limit,
+# accounting) stream unchanged: they call ``complete()`` in the caller's context.
+DELTA_SINK: ContextVar[Delta | None] = ContextVar("medium_llm_delta_sink", default=None)
+
+
+def delta_sink() -> Delta | None:
+    """For adapters: the sink of the current call, None when nobody streams."""
+    return DELTA_SINK.get()
+
+
+async def stream(llm: LLM, messages: Sequence[Message], *, on_delta: Delta, model: str,
+                 json_schema: dict[str, Any] | None = None, max_tokens: int = 1024,
+                 temperature: float = 0.8) -> Completion:
+    """``complete()``, with ``on_delta`` called for each chunk as it is produced. An adapter
+    that cannot stream yields one chunk, the whole text, at the end. The joined chunks equal
+    the completion's text for one attempt; a retried call streams again from its start, so a
+    consumer treats the returned Completion as authoritative."""
+    seen = False
+
+    def sink(text: str) -> None:
+        nonlocal seen
+        seen = True
+        if text:
+            on_delta(text)
+
+    token = DELTA_SINK.set(sink)
+    try:
+        done = await llm.complete(messages, model=model, json_schema=json_schema,
+                                  max_tokens=max_tokens, temperature=temperature)
+    finally:
+        DELTA_SINK.reset(token)
+    if not seen:
+        on_delta(done.text)
+    return done

@@ -21,15 +21,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from synthesis.errors import InvalidInput, LLMTransientError
-from synthesis.llm.base import Completion, Message, Usage
+from synthesis.llm.base import Completion, Delta, Message, Usage, delta_sink
 
 PROVIDER = "scripted"
 LABEL = "scripted narrator (offline)"
-_ACT = re.compile(r'^- \[(?P<h>[a-z0-9_]+)\] "(?P<t>.*)" \(pscale (?P<p>-?\d), (?P<s>\w+)\)'
+_ACT = re.compile(r'^- \[(?P<h>[a-z0-9_]+)\] [«"](?P<t>.*)[»"] \(pscale (?P<p>-?\d), (?P<s>\w+)\)'
                   r"(?: \(interruptive; targets: (?P<tg>[^)]*)\))?$")
 _OTHER = re.compile(r"^- \[(?P<h>[a-z0-9_]+)\] (?P<n>[^:]+): (?P<u>.*?) \| appears: (?P<e>[^|]*)")
 _ROSTER = re.compile(r"^- \[(?P<h>[a-z0-9_]+)\] (?P<n>[^:]+):")
-_OUTCOME_ACT = re.compile(r"\[(?P<h>[a-z0-9_]+)\] (?P<a>.*?) -> (?P<r>success|partial|failure|interrupted)")
+_OUTCOME_ACT = re.compile(r"\[(?P<h>[a-z0-9_]+)\] «?(?P<a>.*?)»? -> (?P<r>success|partial|failure|interrupted)")
 _UNIT = {"ms": 0.001, "s": 1.0}
 
 
@@ -126,6 +126,15 @@ OTHER_RESULT = {"success": "and it works", "partial": "with mixed luck",
                 "failure": "and it fails", "interrupted": "before being cut short"}
 
 
+async def _stream(text: str, delay: float, sink: Delta) -> None:
+    """Send ``text`` in word-sized chunks spread evenly over the call's sampled latency."""
+    chunks = re.findall(r"\S+\s*|\s+", text) or [text]
+    for chunk in chunks:
+        if delay > 0:
+            await asyncio.sleep(delay / len(chunks))
+        sink(chunk)
+
+
 @dataclass
 class ScriptedLLM:
     """Deterministic offline narrator. ``fail_rate`` makes that share of calls fail (half as
@@ -148,7 +157,8 @@ class ScriptedLLM:
         # The fault dice are per call (so a retry may succeed); the content dice per prompt.
         fault = random.Random(f"{self.seed}:{self.calls}:{digest.hex()[:8]}")
         delay = self.latency.sample(fault)
-        if delay > 0:
+        sink = delta_sink()
+        if delay > 0 and sink is None:
             await asyncio.sleep(delay)
         roll = fault.random()
         if roll < self.fail_rate / 2:
@@ -163,6 +173,8 @@ class ScriptedLLM:
         if malformed:
             text = text[: max(1, len(text) // 3)] if json_schema else "NARRATIVE\n"
         usage = Usage(prompt_tokens=(len(system) + len(user)) // 4, completion_tokens=len(text) // 4)
+        if sink is not None:
+            await _stream(text, delay, sink)
         return Completion(text=text, usage=usage, model=model, provider=self.provider)
 
     # --- soft analysis ---------------------------------------------------------------------------
@@ -212,7 +224,7 @@ class ScriptedLLM:
         actions, interrupts, involved, story = [], [], [], []
         if interrupted and wake is not None:
             src = others.get(wake.group("src") or "", ("someone", ""))[0]
-            why = wake.group("why") or "an interruption"
+            why = (wake.group("why") or "an interruption").strip("«»") or "an interruption"
             story.append(f"Before you can finish, {src} cuts across you: “{why}”.")
         elif wake and wake.group("mode") == "perceive":
             story.append("You take in what has just happened around you.")

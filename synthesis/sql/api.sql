@@ -27,7 +27,7 @@ ORDER BY f.created_at, f.id;
 UPDATE public.frames
    SET name = coalesce($2, name), mode = coalesce($3, mode), world = coalesce($4, world),
        scenario = coalesce($5, scenario), pscale_windows = coalesce($6, pscale_windows),
-       perceive = coalesce($7, perceive)
+       perceive = coalesce($7, perceive), outcome_mode = coalesce($8, outcome_mode)
  WHERE id = $1
 RETURNING *;
 

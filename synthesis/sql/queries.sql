@@ -152,6 +152,13 @@ SELECT public.medium_route_snapshot_v2($1, $2, $3) AS doc;
 -- name: apply
 SELECT public.medium_apply_v2($1, $2) AS result;
 
+-- name: publish_delta
+-- A streamed narrative chunk for its owner and the GM (channel: narrative_stream.DELTA_CHANNEL).
+SELECT pg_notify('medium_narrative_delta_v1', $1);
+
+-- name: set_outcome_mode
+UPDATE public.frames SET outcome_mode = $2 WHERE id = $1 RETURNING id;
+
 -- name: emit
 SELECT public.medium_emit_v2($1, $2) AS seq;
 

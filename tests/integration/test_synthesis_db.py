@@ -291,7 +291,7 @@ async def test_soft_fallback_when_the_soft_model_is_unreachable(st: store.Store)
 # --- perceive --------------------------------------------------------------------------------
 
 _ME = re.compile(r"^YOU \[(?P<h>[a-z0-9_]+)\]", re.MULTILINE)
-_ACT = re.compile(r'^- \[(?P<h>[a-z0-9_]+)\] "(?P<t>.*)" \(pscale', re.MULTILINE)
+_ACT = re.compile(r'^- \[(?P<h>[a-z0-9_]+)\] [«"](?P<t>.*)[»"] \(pscale', re.MULTILINE)
 
 
 class InvolvingLLM:

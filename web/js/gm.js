@@ -7,6 +7,7 @@ import { renderHealth } from './views/health.js';
 import { TimerBoard } from './views/timer.js';
 import { renderOutcome } from './views/outcomes.js';
 import { renderCompare } from './views/compare.js';
+import { paragraphs } from './views/narratives.js';
 import { setupDirectiveDialog, showDirective } from './views/directive.js';
 import { renderMetrics } from './views/metrics.js';
 
@@ -210,6 +211,27 @@ async function run(api, frameId, token) {
   drawCompare();
   drawFailed();
 
+  // Narratives as their Medium writes them (narrative_delta), one preview per window, until the
+  // final narrative of that window arrives.
+  const live = new Map();
+  const liveRoot = $('#live');
+  function drawLive() {
+    liveRoot.replaceChildren(...(live.size ? [...live.values()].map((w) => h('article.narrative.streaming',
+      { dataset: { window: w.window_id } }, h('header.meta', h('strong.who', names.get(w.character_id) || 'unknown'),
+        h('span.badge', 'writing…')), h('div.content', paragraphs(w.text))))
+      : [h('p.empty', 'No narrative is being written.')]));
+  }
+  function liveNarratives(d) {
+    const cur = live.get(d.window_id);
+    if (cur && Number(d.seq) !== 1 && Number(d.seq) <= cur.seq) return;
+    const text = (cur && Number(d.seq) !== 1 ? cur.text : '') + (d.text || '');
+    live.set(d.window_id, { ...d, text, seq: Number(d.seq) });
+    drawLive();
+  }
+  function settleLive(n) {
+    if (live.delete(n.window_id)) drawLive();
+  }
+
   const rt = new Realtime({
     frameId, token, since,
     onStatus: (status, detail) => renderHealth($('#connection'), status, detail),
@@ -217,8 +239,16 @@ async function run(api, frameId, token) {
       if (type === 'outcome') {
         state.outcomes.set(data.id, data);
         redraw();
+        // The redaction count is GM-only and not in the broadcast row: read it over REST.
+        api.outcomes(frameId, Number(data.seq) - 1, 1).then((rows) => {
+          for (const o of rows) if (o.id === data.id) state.outcomes.set(o.id, o);
+          redraw();
+        }).catch(() => {});
+      } else if (type === 'narrative_delta') {
+        liveNarratives(data);
       } else if (type === 'narrative') {
         state.narratives.set(data.id, data);
+        settleLive(data);
         redraw();
       } else if (type === 'timer') {
         timers.upsert(data);

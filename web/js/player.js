@@ -171,6 +171,8 @@ async function play(api, frameId, token) {
     onMessage: ({ type, data }) => {
       if (type === 'narrative') {
         if (data.character_id === character.id) story.add(data);
+      } else if (type === 'narrative_delta') {
+        if (data.character_id === character.id) story.stream(data);
       } else if (type === 'timer') {
         timers.upsert(data);
       } else if (type === 'liquid') {

@@ -144,6 +144,14 @@ export class Realtime {
       return;
     }
     if (!msg || typeof msg !== 'object' || !msg.type) return;
+    if (msg.type === 'narrative_delta') { // ephemeral: no id, no cursor of its own, never replayed
+      try {
+        this.onMessage(msg);
+      } catch (e) {
+        console.error('realtime handler failed', e);
+      }
+      return;
+    }
     const cursor = Number(msg.cursor);
     const id = msg.data && msg.data.id;
     const key = `${msg.type}:${id}:${cursor}`;

@@ -47,9 +47,48 @@ export class NarrativeList {
     return this.items.has(id);
   }
 
+  /**
+   * A narrative being written (narrative_delta {window_id, seq, text}): shown live at the
+   * bottom until the final narrative of the same window replaces it. seq 1 starts over (a
+   * retried synthesis streams again from its start).
+   */
+  stream(d) {
+    if (!d || !d.window_id) return;
+    this.live = this.live || new Map();
+    let cur = this.live.get(d.window_id);
+    if (cur && Number(d.seq) === 1) {
+      cur.el.remove();
+      cur = null;
+    }
+    if (cur && Number(d.seq) <= cur.seq) return;
+    const follow = atBottom(this.scroller);
+    if (!cur) {
+      const body = h('div.content');
+      const el = h('article.narrative.streaming', { dataset: { window: d.window_id }, 'aria-busy': 'true' },
+        h('header.meta', h('span.badge', 'writing…')), body);
+      cur = { el, body, text: '', seq: 0 };
+      this.live.set(d.window_id, cur);
+      this.emptyEl.remove();
+      this.scroller.append(el);
+    }
+    cur.seq = Number(d.seq);
+    cur.text += d.text || '';
+    cur.body.replaceChildren(...paragraphs(cur.text));
+    if (follow) scrollToBottom(this.scroller);
+  }
+
+  /** The final narrative of a window arrived: drop its live preview. */
+  settle(n) {
+    const cur = this.live && n && this.live.get(n.window_id);
+    if (!cur) return;
+    cur.el.remove();
+    this.live.delete(n.window_id);
+  }
+
   /** Add or update one narrative. Returns true when it was new. */
   add(n) {
     if (!n || !n.id) return false;
+    this.settle(n);
     const follow = atBottom(this.scroller);
     const existing = this.items.get(n.id);
     const el = renderNarrative(n);

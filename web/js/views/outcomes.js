@@ -37,7 +37,10 @@ export function renderOutcome(o, names, { selected = false, count = 0, onSelect 
     h('span.outcome-title', h('strong', src), '’s window'),
     o.clock ? h('time.clock', { title: 'In-game time' }, o.clock) : null,
     o.pscale !== undefined && o.pscale !== null ? h('span.muted.pscale', `scale ${pscaleText(o.pscale)}`) : null,
-    narratorBadge(o.narrator)),
+    narratorBadge(o.narrator),
+    o.redacted ? h('span.badge.redacted', {
+      title: 'Shared texts the output guard dropped: they still carried a secret after the repair call',
+    }, `${o.redacted} redacted`) : null),
   actions.length ? h('ol.actions', actions.map((a) => h('li.action', { dataset: { result: a.result, character: a.character_id } },
     h('span.result', { class: `result-${a.result}` }, RESULT_LABEL[a.result] || a.result),
     h('strong.actor', name(a.character_id)),
