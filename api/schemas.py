@@ -13,6 +13,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from api.schemas_ops import ConfigPublic, Directive, Health, LLMStats, Percentiles, StatsPublic
 from synthesis.timing import PSCALE_WINDOW_SECONDS, format_game_clock
 from synthesis.types import Character, Frame, LiquidEntry, OutcomeRow, SolidRow, Window
 
@@ -20,6 +21,7 @@ Name = Field(min_length=1, max_length=200)
 Truth = Field(default="", max_length=4000)
 Handle = Field(default=None, pattern=r"^[a-z][a-z0-9_]{0,31}$")
 MAX_WINDOW_SECONDS = 7 * 86400
+__all__ = ["ConfigPublic", "Directive", "Health", "LLMStats", "Percentiles", "StatsPublic"]  # re-exported
 
 
 class Input(BaseModel):
@@ -326,41 +328,6 @@ class TimerPublic(BaseModel):
     last_error: str | None
     attempts: int
     completed_at: datetime | None
-
-
-class Directive(BaseModel):
-    directive: str
-
-
-class Percentiles(BaseModel):
-    p50: float | None
-    p99: float | None
-
-
-class LLMStats(BaseModel):
-    calls: int
-    prompt_tokens: int
-    completion_tokens: int
-    p50_ms: float
-
-
-class StatsPublic(BaseModel):
-    open_windows: int
-    failed_windows: int
-    lateness_ms: Percentiles
-    synthesis_ms: Percentiles
-    llm: LLMStats
-    clients: int
-
-
-class Health(BaseModel):
-    status: str
-    database: str
-
-
-class ConfigPublic(BaseModel):
-    narrator: str
-    time_scale: float
 
 
 # --- serializers -----------------------------------------------------------------------------

@@ -1,0 +1,41 @@
+"""Operational response schemas (health, config, stats, directives), re-exported by
+``api.schemas`` so routes keep one import."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+
+class Directive(BaseModel):
+    directive: str
+
+
+class Percentiles(BaseModel):
+    p50: float | None
+    p99: float | None
+
+
+class LLMStats(BaseModel):
+    calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    p50_ms: float
+
+
+class StatsPublic(BaseModel):
+    open_windows: int
+    failed_windows: int
+    lateness_ms: Percentiles
+    synthesis_ms: Percentiles
+    llm: LLMStats
+    clients: int
+
+
+class Health(BaseModel):
+    status: str
+    database: str
+
+
+class ConfigPublic(BaseModel):
+    narrator: str
+    time_scale: float
