@@ -18,7 +18,7 @@ from synthesis import compile as compile_
 from synthesis import gather, parse, route
 from synthesis.clock import Clock
 from synthesis.errors import ParseError
-from synthesis.llm.base import LLM, Message, Usage
+from synthesis.llm.base import LLM, Completion, Message, Usage
 from synthesis.llm.registry import Registry
 from synthesis.store import Store
 from synthesis.types import Character, MediumInput, MediumOutput
@@ -47,19 +47,26 @@ async def complete_and_parse(llm: LLM, model: str, messages: list[Message], inp:
     schema = compile_.output_schema(inp) if json_mode else None
     done = await llm.complete(messages, model=model, json_schema=schema, max_tokens=MAX_TOKENS)
     try:
-        return parse.parse_output(done.text, inp, json_mode=json_mode), False, done.usage
+        return parse.parse_output(_reply(done), inp, json_mode=json_mode), False, done.usage
     except ParseError as first:
         repair: list[Message] = [*messages, {"role": "assistant", "content": done.text},
                                  {"role": "user", "content": (
                                      f"Your output was invalid: {first.message}. Reply again "
                                      "with the complete output in the required format.")}]
         again = await llm.complete(repair, model=model, json_schema=schema, max_tokens=MAX_TOKENS)
-        usage = Usage(done.usage.prompt_tokens + again.usage.prompt_tokens,
-                      done.usage.completion_tokens + again.usage.completion_tokens)
+        usage = done.usage + again.usage
         try:
-            return parse.parse_output(again.text, inp, json_mode=json_mode), True, usage
+            return parse.parse_output(_reply(again), inp, json_mode=json_mode), True, usage
         except ParseError as second:
             raise ParseError(f"after one repair: {second.message} (first: {first.message})") from second
+
+
+def _reply(done: Completion) -> str:
+    """The reply's text; a reply cut off at the length limit is invalid output (repair path)."""
+    if done.truncated:
+        raise ParseError("the reply was cut off at the length limit: answer again, shorter, "
+                         "with the complete output")
+    return done.text
 
 
 def medium_result(inp: MediumInput, out: MediumOutput, *, directive: str, model: str,

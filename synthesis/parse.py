@@ -13,6 +13,7 @@ import re
 from typing import Any
 from uuid import UUID
 
+from synthesis import quality
 from synthesis.compile import NARRATIVE_CAP
 from synthesis.errors import ParseError
 from synthesis.types import (
@@ -64,6 +65,9 @@ def _validate(actions: list[tuple[str, str, str]], facts: list[str],
             raise ParseError(f"interrupts[{i}]: a character cannot interrupt itself")
         ints.append(Interrupt(target_character_id=target, reason=reason.strip()))
     extra = [_handle(h, inp, f"involved[{i}]") for i, h in enumerate(involved)]
+    quality.check(narrative, [(f"actions_resolved[{i}].action", a) for i, (_, a, _) in enumerate(actions)]
+                  + [(f"world_facts[{i}]", f) for i, f in enumerate(facts)]
+                  + [(f"interrupts[{i}].reason", r) for i, (_, r) in enumerate(interrupts) if r.strip()], inp)
     outcome = None
     if inp.my_action:
         if not any(r.character_id == inp.character_id for r in resolved):

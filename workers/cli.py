@@ -548,3 +548,8 @@ def loadtest(
                  report=report, plot=plot, database_url=database_url, api=api, seed=seed,
                  worker_concurrency=worker_concurrency, lease=lease, drop_client_every=drop_client_every)
     raise typer.Exit(main(cfg, console))
+
+
+from workers.commands import narrator  # noqa: E402  (command modules register last)
+
+app.add_typer(narrator.app, name="narrator")
