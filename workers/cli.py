@@ -550,6 +550,7 @@ def loadtest(
     raise typer.Exit(main(cfg, console))
 
 
-from workers.commands import narrator  # noqa: E402  (command modules register last)
+from workers.commands import evaluate, narrator  # noqa: E402  (command modules register last)
 
 app.add_typer(narrator.app, name="narrator")
+app.command("eval")(evaluate.eval_command)
