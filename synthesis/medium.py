@@ -110,6 +110,7 @@ def character_of(doc: dict[str, Any], character_id: UUID) -> Character:
 async def preview(st: Store, registry: Registry, frame_id: UUID, character_id: UUID) -> str:
     """The directive this character's Medium would send if it woke now."""
     inp, doc = await prepare(st, frame_id, None, character_id=character_id)
+    await registry.refresh(st)
     llm, _, _ = registry.medium(character_of(doc, character_id).model)
     return compile_.directive_text(
         compile_.compile_directive(inp, json_mode=registry.json_mode(llm)))
@@ -128,6 +129,7 @@ async def synthesize(st: Store, registry: Registry, frame_id: UUID, window_id: U
     inp, doc = await prepare(st, frame_id, window_id)
     t1 = time.perf_counter()
     me = character_of(doc, inp.character_id)
+    await registry.refresh(st)  # the `models` rows a character's model may name
     llm, model, label = registry.medium(me.model)
     json_mode = registry.json_mode(llm)
     messages = compile_.compile_directive(inp, json_mode=json_mode)

@@ -2,9 +2,9 @@
 
 Resolution of a model reference (a character's `model`, `MEDIUM_LLM`, `MEDIUM_SOFT_LLM`):
 
-1. a row of the `models` table with that name (provider, base URL, encrypted key), loaded
-   with `await registry.load_rows(store)`; with no reference, the row whose `role` matches
-   (`medium` or `soft`);
+1. a row of the `models` table with that name (provider, base URL, encrypted key), read
+   with `await registry.refresh(store)` (at most every `ROWS_MAX_AGE` seconds); with no
+   reference, the row whose `role` matches (`medium` or `soft`);
 2. else a model spec (`factory.parse_model_spec`): `provider:model`, `scripted`, `local`;
 3. with no reference and no role row: `MEDIUM_LLM`; else OpenAI when `OPENAI_API_KEY` or
    `OPENAI_BASE_URL` is set; else Anthropic when `ANTHROPIC_API_KEY` is set; else scripted.
@@ -19,6 +19,7 @@ and runs the scripted narrator instead.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,7 @@ LOCAL_TIMEOUT = 600.0
 LOCAL_CONCURRENCY = 1
 SOFT_TIMEOUT = 5.0
 LOCAL_SOFT_TIMEOUT = 120.0
+ROWS_MAX_AGE = 5.0  # seconds a process keeps the `models` rows before reading them again
 
 
 def default_spec(settings: Settings) -> str:
@@ -70,6 +72,7 @@ class Registry:
     scripted: ScriptedLLM | None = None
     rows: dict[str, ModelRow] = field(default_factory=dict)
     _warned: set[str] = field(default_factory=set)
+    _loaded_at: float | None = None
 
     def provider(self, name: str) -> wrappers.AccountingLLM:
         """The wrapped provider for an env-configured provider name ("openai", "scripted", ...)."""
@@ -171,9 +174,26 @@ class Registry:
         return self.resolve_spec(ref or default_spec(self.settings))
 
     async def load_rows(self, store: Any) -> None:
-        """Replace the known `models` rows with the store's (`store.runtime_models()`)."""
-        self.rows = {r["name"]: ModelRow(**{k: r.get(k) for k in ModelRow.__dataclass_fields__})
-                     for r in await store.runtime_models()}
+        """Replace the known `models` rows with the store's (named query `runtime_models`).
+
+        A row that changed or disappeared has its provider closed and dropped, so the next
+        call builds it from the new row (a rotated key takes effect at once)."""
+        fresh = {r["name"]: ModelRow(**{k: r[k] for k in ModelRow.__dataclass_fields__})
+                 for r in await store.fetch("runtime_models")}
+        for name, old in self.rows.items():
+            if fresh.get(name) != old and (gone := self.providers.pop(f"row:{name}", None)) is not None:
+                await gone.aclose()
+        self.rows = fresh
+        self._loaded_at = time.monotonic()
+
+    def invalidate_rows(self) -> None:
+        """Read the rows again on the next `refresh` (after this process wrote them)."""
+        self._loaded_at = None
+
+    async def refresh(self, store: Any, *, max_age: float = ROWS_MAX_AGE) -> None:
+        """`load_rows` when the rows are older than `max_age` seconds (cheap to call per synthesis)."""
+        if self._loaded_at is None or time.monotonic() - self._loaded_at >= max_age:
+            await self.load_rows(store)
 
     def medium(self, override: str | None = None) -> tuple[LLM, str, str]:
         return self.resolve(override)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
 from synthesis.errors import MediumError
 from synthesis.llm import install
@@ -48,7 +48,7 @@ def install_command(
     started = time.monotonic()
     try:
         chosen = install.model_named(model) if path is None else None
-        with Progress(TextColumn("{task.description:>9}"), BarColumn(), DownloadColumn(),
+        with Progress(TextColumn("{task.description:>9}"), BarColumn(), TaskProgressColumn(),
                       TimeRemainingColumn(), console=console, transient=False) as bars:
             report = _progress_bars(bars)
             if runtime:
