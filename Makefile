@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench chromium clean
+.PHONY: demo test lint bench chromium clean narrator eval
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,15 @@ chromium:
 	  (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null; }
 
 demo: $(STAMP)
-	$(BIN)/medium demo
+	$(BIN)/medium demo $(if $(LLM),--llm $(LLM))
+
+# The local narrator: llama.cpp (compiled once, ~6 min on 2 cores) and a verified GGUF.
+narrator: $(STAMP)
+	$(BIN)/medium narrator install $(if $(MODEL),--model $(MODEL))
+
+# Real-model checks (skipped unless `make narrator` ran); never part of `make test`.
+eval: $(STAMP)
+	$(BIN)/pytest -q -m realmodel tests/realmodel
 
 test: $(STAMP) chromium
 	$(BIN)/pytest -q

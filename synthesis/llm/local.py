@@ -198,10 +198,11 @@ def _free_port() -> int:
 
 
 def _die_with_parent() -> None:
-    """In the child before exec: SIGTERM when the parent dies (Linux), so no server outlives us."""
+    """In the child before exec: SIGKILL when the parent dies (Linux), so no server outlives us
+    (SIGKILL, not SIGTERM: uvicorn would first finish the generation in progress)."""
     if sys.platform.startswith("linux"):
         try:
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
         except OSError:
             pass
     os.setpgrp()  # a Ctrl-C to the terminal goes to us; we stop the server in order

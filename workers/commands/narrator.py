@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import os
 import time
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +15,8 @@ from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextC
 from synthesis.errors import MediumError
 from synthesis.llm import install
 from synthesis.llm.catalog import DEFAULT_MODEL, MODELS
+from synthesis.llm.factory import parse_model_spec
+from synthesis.llm.local import LocalServer
 from synthesis.settings import Settings
 
 app = typer.Typer(help="The local narrator: llama.cpp and a small open model, offline.",
@@ -74,3 +78,37 @@ def status_command() -> None:
         out.print(f"{m.name}: {state} ({file})")
     chosen = install.resolve_model(paths)
     out.print(f"MEDIUM_LLM=local serves: {chosen or 'nothing (run `medium narrator install`)'}")
+
+
+DEMO_LOCAL_TIME_SCALE = "2"  # windows and NPC idle times twice as long: ~20 s narrations fit
+
+
+def prepare_demo(llm: str | None) -> dict[str, str]:
+    """Environment for `medium demo --llm X` and its children; call before reading Settings.
+
+    For `local`, the llama.cpp server starts here, once, so the API and every worker reuse
+    it (one model in memory), and it stops when the demo exits. Time runs at half speed
+    (MEDIUM_TIME_SCALE=2 unless set), so windows and NPC actors are paced to a server that
+    narrates one window at a time. Not installed: one line says so; scripted runs instead.
+    """
+    if not llm:
+        return {}
+    parse_model_spec(llm)
+    os.environ["MEDIUM_LLM"] = llm
+    env = {"MEDIUM_LLM": llm}
+    provider, ref = parse_model_spec(llm)
+    if provider != "local":
+        return env
+    paths = install.Paths(Settings().medium_data_dir)
+    path = install.resolve_model(paths, ref or None)
+    if path is None or not paths.python.exists():
+        console.print("local narrator is not installed: run `medium narrator install` (or `make narrator`); "
+                      "the demo runs the scripted narrator instead")
+        return env
+    console.print(f"starting llama.cpp for {install.model_label(path)} (loopback only) ...")
+    server = LocalServer(paths, path)
+    server.ensure()
+    atexit.register(server.stop)
+    if "MEDIUM_TIME_SCALE" not in os.environ:
+        os.environ["MEDIUM_TIME_SCALE"] = env["MEDIUM_TIME_SCALE"] = DEMO_LOCAL_TIME_SCALE
+    return env
