@@ -490,6 +490,10 @@ class Store:
         rows = await self._fetch("character_solid", frame_id, character_id)
         return [_model(SolidRow, r) for r in rows]
 
+    async def runtime_models(self) -> list[dict[str, Any]]:
+        """The `models` rows the LLM registry resolves at runtime (keys still encrypted)."""
+        return [dict(r) for r in await self._fetch("runtime_models")]
+
 
 async def ensure_database(dsn: str) -> None:
     """Create the database named in ``dsn`` when the server answers but it does not exist."""

@@ -282,9 +282,9 @@ class ApiStore(Store):
         out: list[dict[str, Any]] = []
         async with self.transaction() as conn:
             for r in rows:
-                row = await self.fetchrow("api_insert_model", r["name"], r["provider"], r["model"],
-                                          r.get("base_url"), r.get("api_key_encrypted"), r.get("role"),
-                                          conn=conn)
+                row = await self._fetchrow("api_insert_model", r["name"], r["provider"], r["model"],
+                                           r.get("base_url"), r.get("api_key_encrypted"), r.get("role"),
+                                           conn=conn)
                 out.append(dict(row) if row else {})
         return out
 

@@ -174,12 +174,12 @@ class Registry:
         return self.resolve_spec(ref or default_spec(self.settings))
 
     async def load_rows(self, store: Any) -> None:
-        """Replace the known `models` rows with the store's (named query `runtime_models`).
+        """Replace the known `models` rows with the store's (`store.runtime_models()`).
 
         A row that changed or disappeared has its provider closed and dropped, so the next
         call builds it from the new row (a rotated key takes effect at once)."""
         fresh = {r["name"]: ModelRow(**{k: r[k] for k in ModelRow.__dataclass_fields__})
-                 for r in await store.fetch("runtime_models")}
+                 for r in await store.runtime_models()}
         for name, old in self.rows.items():
             if fresh.get(name) != old and (gone := self.providers.pop(f"row:{name}", None)) is not None:
                 await gone.aclose()

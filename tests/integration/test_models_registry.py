@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from synthesis import medium, store
+from synthesis import medium, store, store_api
 from synthesis.errors import LLMError
 from synthesis.llm import keys
 from synthesis.llm.registry import Registry
@@ -44,7 +44,8 @@ def narration(handle: str) -> str:
 
 async def _row(st: store.Store, name: str, base_url: str, *, role: str | None = None) -> None:
     encrypted = keys.encrypt_key(SECRET_KEY, API_KEY)
-    await st.fetchrow("api_insert_model", name, "openai", "gpt-row-model", base_url, encrypted, role)
+    await store_api.ApiStore(st.pool).insert_model(name=name, provider="openai", model="gpt-row-model",
+                                                   base_url=base_url, api_key_encrypted=encrypted, role=role)
 
 
 async def test_a_characters_medium_calls_the_model_its_row_names(st: store.Store, server: LLMServer) -> None:

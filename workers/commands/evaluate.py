@@ -150,11 +150,11 @@ async def _report(st: store.Store, sc: scenario.Scenario, installed: scenario.In
     samples: dict[str, list[str]] = {}
     for ch in installed.characters:
         solids = await st.character_solid(installed.frame_id, ch.id)
-        readable.narratives[ch.name] = [s.content for s in solids]
-        samples[ch.name] = [s.content for s in solids[:SAMPLES_PER_CHARACTER]]
+        readable.narratives[ch.name] = [s.narrative for s in solids]
+        samples[ch.name] = [s.narrative for s in solids[:SAMPLES_PER_CHARACTER]]
         for s in solids:
             for oid in s.outcome_ids:
-                by_outcome.setdefault(oid, []).append((ch.name, s.content))
+                by_outcome.setdefault(oid, []).append((ch.name, s.narrative))
     leaks = metrics.find_leaks(sc, readable, {c.name: c.handle for c in installed.characters})
     n = max(tally.windows, 1)
     latency = metrics.percentiles(tally.latency_ms)
