@@ -69,7 +69,8 @@ def check(narrative: str, texts: Iterable[tuple[str, str]], inp: MediumInput) ->
                          "write what happens, in full sentences")
     for where, text in texts:
         if placeholder(text):
-            raise ParseError(f"{where} is a placeholder ({text.strip()[:40]!r}): write the actual text")
+            raise ParseError(f"{where} is a placeholder ({text.strip()[:40]!r}): write the actual text, "
+                             "without <angle brackets>")
     me = inp.knowledge.me
     prose = _unquoted(narrative)
     if inp.mode != "shared":
