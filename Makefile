@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 # gets none of these extras).
 EXTRAS := dev,bench,loadtest,embedded
 
-.PHONY: demo test lint bench chromium clean
+.PHONY: demo test lint bench chromium clean narrator eval
 
 $(STAMP): pyproject.toml setup.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,15 @@ chromium:
 	  (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null; }
 
 demo: $(STAMP)
-	$(BIN)/medium demo
+	$(BIN)/medium demo $(if $(LLM),--llm $(LLM))
+
+# The local narrator: llama.cpp (compiled once, ~6 min on 2 cores) and a verified GGUF.
+narrator: $(STAMP)
+	$(BIN)/medium narrator install $(if $(MODEL),--model $(MODEL))
+
+# Real-model checks (skipped unless `make narrator` ran); never part of `make test`.
+eval: $(STAMP)
+	$(BIN)/pytest -q -m realmodel tests/realmodel
 
 test: $(STAMP) chromium
 	$(BIN)/pytest -q

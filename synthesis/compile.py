@@ -2,6 +2,12 @@
 
 system role → ORIENTATION → the scene and what this character knows → what is happening →
 OUTPUT FORMAT (an OUTCOME block then a NARRATIVE block; or JSON for structured providers).
+
+The order runs from stable to changing, so provider prompt caches (OpenAI's automatic
+caching, Anthropic's, llama.cpp's slot cache) reuse the longest prefix: the system role and
+ORIENTATION name no character (the same for every Medium of a frame), then the world and
+scenario (the same for the frame), then this character's layers, then this window (clock,
+wake, actions, outcomes, recent narrative) and the output format.
 Characters appear by stable short handles (``kessa_vorn``) that parse maps back to ids, so a
 model never copies a UUID. Everything here comes from ``MediumInput``; the knowledge boundary
 was already applied in ``knowledge.py``.
@@ -18,6 +24,7 @@ from synthesis.types import RESULTS, ActionView, MediumInput
 
 MEDIUM_MARKER = "You are the MEDIUM"
 NARRATIVE_CAP = 8000
+TEXT_CAP = 300  # an action text, a world fact, an interrupt reason (the schema's maxLength)
 
 
 def quote(text: str) -> str:
@@ -50,13 +57,13 @@ def output_schema(inp: MediumInput) -> dict[str, Any]:
                     "actions_resolved": {"type": "array", "items": {
                         "type": "object", "required": ["character", "action", "result"],
                         "properties": {"character": {"type": "string", "enum": handles},
-                                       "action": {"type": "string"},
+                                       "action": {"type": "string", "maxLength": TEXT_CAP},
                                        "result": {"type": "string", "enum": list(RESULTS)}}}},
-                    "world_facts": {"type": "array", "items": {"type": "string"}},
+                    "world_facts": {"type": "array", "items": {"type": "string", "maxLength": TEXT_CAP}},
                     "interrupts": {"type": "array", "items": {
                         "type": "object", "required": ["target", "reason"],
                         "properties": {"target": {"type": "string", "enum": handles},
-                                       "reason": {"type": "string"}}}},
+                                       "reason": {"type": "string", "maxLength": TEXT_CAP}}}},
                     "involved": {"type": "array", "items": {"type": "string", "enum": handles}},
                 },
             },
@@ -69,19 +76,19 @@ def compile_directive(inp: MediumInput, *, json_mode: bool = False) -> list[Mess
     k = inp.knowledge
     me = k.me
     shared = inp.mode == "shared"
-    audience = "everyone present" if shared else f"{me.name} ({me.handle}) only"
+    audience = "everyone present" if shared else "the character under YOU only"
     system = (
-        f"{MEDIUM_MARKER} for {'the whole scene' if shared else me.name} in a shared, multiplayer "
-        "roleplay scene. You decide what objectively happened when actions meet (the OUTCOME, "
-        "shared with every other character's Medium) and you write the personal NARRATIVE for "
-        f"{audience}. Never reveal what the character could not know."
+        f"{MEDIUM_MARKER} for {'the whole scene' if shared else 'one character'} in a shared, "
+        "multiplayer roleplay scene. You decide what objectively happened when actions meet (the "
+        "OUTCOME, shared with every other character's Medium) and you write the personal NARRATIVE "
+        f"for {audience}. Never reveal what the character could not know."
     )
     lines: list[str] = [
         "ORIENTATION",
         "- 30% match established conditions: the world, the scenario and outcomes already resolved.",
         "- 70% enable character intentions: let the action succeed in spirit where plausible.",
         "- Preserve exact dialogue in quotes, word for word.",
-        f"- The narrative is for {audience}: second person, present tense, only what "
+        f"- The narrative is for {audience}: second person (\"you\"), present tense, only what "
         f"{'they' if shared else 'this character'} can perceive or knows.",
         "- Refer to characters in the OUTCOME by their [handle].",
         "- The OUTCOME is shared with every character: it holds only what an onlooker could "
@@ -94,7 +101,6 @@ def compile_directive(inp: MediumInput, *, json_mode: bool = False) -> list[Mess
         "",
         "WORLD", inp.world.strip() or "(unspecified)", "",
         "SCENARIO", inp.scenario.strip() or "(unspecified)", "",
-        f"CLOCK: {format_game_clock(inp.game_clock)} (in-fiction time)", "",
     ]
     lines += _section("CONTENT", [f"- {c}" for c in inp.content])
     title = (f"NARRATING FOR [{me.handle}] {me.name} AND EVERYONE PRESENT" if shared
@@ -117,6 +123,7 @@ def compile_directive(inp: MediumInput, *, json_mode: bool = False) -> list[Mess
         for o in k.others])
     lines += _section("KNOWN GROUPS", [f"- {g.name}: {g.universal} | reputation: {g.external}"
                                        for g in k.groups if not g.member])
+    lines += [f"CLOCK: {format_game_clock(inp.game_clock)} (in-fiction time)", ""]
     if inp.trigger_mode == "interrupt":
         lines += [f"WAKE: interrupt by [{inp.interrupt_source or 'unknown'}]: "
                   f"{quote(inp.interrupt_reason or 'interrupted')}", ""]
@@ -149,11 +156,19 @@ def output_format(inp: MediumInput, *, json_mode: bool) -> list[str]:
     own = f"[{inp.handle}]"
     must = (f"actions_resolved MUST include {own}'s own action." if inp.my_action
             else "actions_resolved may be empty (you took no action).")
+    if inp.mode != "shared":
+        name = inp.knowledge.me.name
+        must += (f" The narrative speaks to {name} as \"you\" (\"You ...\"), never by name, and "
+                 "tells what happens now, not what your recent narrative already told.")
     if json_mode:
-        example = {"outcome": {"actions_resolved": [{"character": inp.handle, "action": "...",
-                                                     "result": "success"}],
-                               "world_facts": ["..."], "interrupts": [], "involved": []},
-                   "narrative": "..."}
+        # Every example value is an <angle-bracket> description, which parse refuses as an
+        # answer (synthesis/quality.py): a model copying the example goes to repair.
+        example = {"outcome": {"actions_resolved": [{"character": inp.handle,
+                                                     "action": "<what you did, in a few words>",
+                                                     "result": "<one of the results below>"}],
+                               "world_facts": ["<a fact now true for everyone>"], "interrupts": [],
+                               "involved": []},
+                   "narrative": "<your narrative: second person, present tense, full sentences>"}
         return ["OUTPUT FORMAT (JSON)",
                 "Reply with one JSON object and nothing else:", json.dumps(example),
                 f"result is one of: {', '.join(RESULTS)}. {must}",

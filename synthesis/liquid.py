@@ -59,10 +59,11 @@ def analysis_of(liq: LiquidEntry) -> SoftAnalysis:
 
 async def analyse(registry: Registry | None, frame: Frame, character: Character,
                   cast: list[Character], text: str, *, time_scale: float) -> SoftAnalysis:
-    llm, model = (None, "")
+    llm, model, timeout = (None, "", soft.SOFT_TIMEOUT)
     if registry is not None:
         llm, model, _ = registry.soft()
-    return await soft.analyse(llm, text, character, cast, model=model,
+        timeout = registry.soft_timeout(llm)  # a queued local call takes far longer than 5 s
+    return await soft.analyse(llm, text, character, cast, model=model, timeout=timeout,
                               overrides=frame.pscale_windows, time_scale=time_scale)
 
 
@@ -92,6 +93,8 @@ async def submit(st: Store, registry: Registry | None, *, frame_id: UUID, charac
         analysis = soft.fallback(text, character, cast, overrides=frame.pscale_windows,
                                  time_scale=time_scale, pscale=pscale)
     else:
+        if registry is not None:
+            await registry.refresh(st)  # a `soft` role row in `models`
         analysis = await analyse(registry, frame, character, cast, text, time_scale=time_scale)
     async with st.session(user_id, lock_frame=frame_id) as conn:
         liq = await st.insert_liquid(

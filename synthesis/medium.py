@@ -19,7 +19,7 @@ from synthesis import blind, gather, parse, route
 from synthesis import compile as compile_
 from synthesis.clock import Clock
 from synthesis.errors import OutcomeRefused, ParseError
-from synthesis.llm.base import LLM, Delta, Message, Usage, stream
+from synthesis.llm.base import LLM, Completion, Delta, Message, Usage, stream
 from synthesis.llm.registry import Registry
 from synthesis.narrative_stream import DeltaPublisher, NarrativeTap
 from synthesis.store import Store
@@ -64,17 +64,16 @@ async def complete_and_parse(llm: LLM, model: str, messages: list[Message], inp:
     else:
         done = await llm.complete(messages, model=model, json_schema=schema, max_tokens=MAX_TOKENS)
     try:
-        return parse.parse_output(done.text, inp, json_mode=json_mode), False, done.usage
+        return parse.parse_output(_reply(done), inp, json_mode=json_mode), False, done.usage
     except ParseError as first:
         repair: list[Message] = [*messages, {"role": "assistant", "content": done.text},
                                  {"role": "user", "content": (
                                      f"Your output was invalid: {first.message}. Reply again "
                                      "with the complete output in the required format.")}]
         again = await llm.complete(repair, model=model, json_schema=schema, max_tokens=MAX_TOKENS)
-        usage = Usage(done.usage.prompt_tokens + again.usage.prompt_tokens,
-                      done.usage.completion_tokens + again.usage.completion_tokens)
+        usage = done.usage + again.usage
         try:
-            return parse.parse_output(again.text, inp, json_mode=json_mode), True, usage
+            return parse.parse_output(_reply(again), inp, json_mode=json_mode), True, usage
         except OutcomeRefused as refused:
             return parse.enforce(refused, inp), True, usage
         except ParseError as second:
@@ -98,10 +97,17 @@ async def complete_blind(llm: LLM, model: str, inp: MediumInput, *, json_mode: b
         tap.close()
     else:
         done = await llm.complete(second, model=model, max_tokens=MAX_TOKENS)
-    usage = Usage(usage.prompt_tokens + done.usage.prompt_tokens,
-                  usage.completion_tokens + done.usage.completion_tokens)
+    usage = usage + done.usage
     out = judged.model_copy(update={"narrative": blind.parse_narrative(done.text)})
     return out, repaired, usage, compile_.directive_text(first) + "\n\n" + compile_.directive_text(second)
+
+
+def _reply(done: Completion) -> str:
+    """The reply's text; a reply cut off at the length limit is invalid output (repair path)."""
+    if done.truncated:
+        raise ParseError("the reply was cut off at the length limit: answer again, shorter, "
+                         "with the complete output")
+    return done.text
 
 
 def medium_result(inp: MediumInput, out: MediumOutput, *, directive: str, model: str,
@@ -145,6 +151,7 @@ def character_of(doc: dict[str, Any], character_id: UUID) -> Character:
 async def preview(st: Store, registry: Registry, frame_id: UUID, character_id: UUID) -> str:
     """The directive this character's Medium would send if it woke now."""
     inp, doc = await prepare(st, frame_id, None, character_id=character_id)
+    await registry.refresh(st)
     llm, _, _ = registry.medium(character_of(doc, character_id).model)
     return compile_.directive_text(
         compile_.compile_directive(inp, json_mode=registry.json_mode(llm)))
@@ -166,6 +173,7 @@ async def synthesize(st: Store, registry: Registry, frame_id: UUID, window_id: U
     inp, doc = await prepare(st, frame_id, window_id)
     t1 = time.perf_counter()
     me = character_of(doc, inp.character_id)
+    await registry.refresh(st)  # the `models` rows a character's model may name
     llm, model, label = registry.medium(me.model)
     json_mode = registry.json_mode(llm)
     messages = compile_.compile_directive(inp, json_mode=json_mode)

@@ -25,7 +25,7 @@ import re
 from typing import Any
 from uuid import UUID
 
-from synthesis import guard
+from synthesis import guard, quality
 from synthesis.compile import NARRATIVE_CAP
 from synthesis.errors import OutcomeRefused, ParseError
 from synthesis.types import (
@@ -80,6 +80,9 @@ def _validate(actions: list[tuple[str, str, str]], facts: list[str],
     own = {inp.character_id, *(a.character_id for a in inp.my_action)}
     extra += [r.character_id for r in resolved if r.character_id not in own]
     resolved = [r for r in resolved if r.character_id in own]
+    quality.check(narrative, [(f"actions_resolved[{i}].action", a) for i, (_, a, _) in enumerate(actions)]
+                  + [(f"world_facts[{i}]", f) for i, f in enumerate(facts)]
+                  + [(f"interrupts[{i}].reason", r) for i, (_, r) in enumerate(interrupts) if r.strip()], inp)
     outcome = None
     if inp.my_action:
         if not any(r.character_id == inp.character_id for r in resolved):

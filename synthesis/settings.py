@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from uuid import UUID
 
 import platformdirs
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -45,3 +46,19 @@ class Settings(BaseSettings):
     medium_public_url: str | None = Field(default=None, alias="MEDIUM_PUBLIC_URL")
     medium_rate_limit: float = Field(default=5.0, gt=0, alias="MEDIUM_RATE_LIMIT")
     medium_rate_burst: int = Field(default=10, ge=1, alias="MEDIUM_RATE_BURST")
+    # Users allowed to write the model registry (comma-separated ids), until frames have an
+    # admin role of their own: being GM of a frame is not enough to change every frame's models.
+    medium_admin_user_ids: str = Field(default="", alias="MEDIUM_ADMIN_USER_IDS")
+
+    @field_validator("medium_admin_user_ids")
+    @classmethod
+    def _admin_ids_are_uuids(cls, value: str) -> str:
+        ids = [v.strip() for v in value.split(",") if v.strip()]
+        try:
+            return ",".join(str(UUID(v)) for v in ids)
+        except ValueError:
+            raise ValueError(f"MEDIUM_ADMIN_USER_IDS must be comma-separated user ids, got {value!r}") from None
+
+    @property
+    def admin_user_ids(self) -> frozenset[UUID]:
+        return frozenset(UUID(v) for v in self.medium_admin_user_ids.split(",") if v)

@@ -282,3 +282,17 @@ async def ensure_database(dsn: str) -> None:
         pass
     finally:
         await admin.close()
+
+
+async def drop_database(dsn: str) -> None:
+    """Drop the database named in ``dsn`` (connections to it are terminated)."""
+    base, _, rest = dsn.rpartition("/")
+    dbname, _, query = rest.partition("?")
+    try:
+        admin = await asyncpg.connect(f"{base}/postgres" + (f"?{query}" if query else ""), timeout=10)
+    except DRIVER_ERRORS as exc:
+        raise errors.DatabaseUnavailable(f"cannot connect to the database: {exc}") from exc
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+    finally:
+        await admin.close()

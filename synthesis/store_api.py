@@ -276,6 +276,20 @@ class ApiStore(Store):
         row = await self._fetchrow("api_llm_usage", frame_id)
         return dict(row) if row else {}
 
+    # --- models: bulk add (issue 11) -------------------------------------------------------------
+
+    async def insert_models(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Insert several `models` rows in one transaction: all of them, or (on any conflict,
+        raised as `Conflict`) none."""
+        out: list[dict[str, Any]] = []
+        async with self.transaction() as conn:
+            for r in rows:
+                row = await self._fetchrow("api_insert_model", r["name"], r["provider"], r["model"],
+                                           r.get("base_url"), r.get("api_key_encrypted"), r.get("role"),
+                                           conn=conn)
+                out.append(dict(row) if row else {})
+        return out
+
 
 _BY_IDS: dict[str, tuple[str, type[Row]]] = {
     "outcome": ("outcomes_by_ids", OutcomeRow),

@@ -275,3 +275,7 @@ class Queries:
     async def character_solid(self, frame_id: UUID, character_id: UUID) -> list[SolidRow]:
         rows = await self._fetch("character_solid", frame_id, character_id)
         return [_model(SolidRow, r) for r in rows]
+
+    async def runtime_models(self) -> list[dict[str, Any]]:
+        """The `models` rows the LLM registry resolves at runtime (keys still encrypted)."""
+        return [dict(r) for r in await self._fetch("runtime_models")]

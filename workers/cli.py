@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from workers.commands import bench, demo, loadtest, scenario, serve
+from workers.commands import bench, demo, evaluate, loadtest, narrator, scenario, serve
 
 app = typer.Typer(help="medium: multiplayer roleplay narrated by AI, on Postgres.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -22,3 +22,5 @@ app.command()(serve.up)
 app.add_typer(bench.bench_app, name="bench")
 app.command("api")(serve.api_command)
 app.command()(loadtest.loadtest)
+app.add_typer(narrator.app, name="narrator")
+app.command("eval")(evaluate.eval_command)

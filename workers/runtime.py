@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from synthesis import database
+from synthesis.llm import keys
 from synthesis.settings import Settings
 
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
@@ -43,6 +44,11 @@ def setup_logging(level: str = "INFO", *, json_logs: bool = True) -> None:
     root.setLevel(level.upper())
     for noisy in ("asyncio", "httpx", "httpcore", "openai", "anthropic", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # Provider keys from the environment are masked in every line; keys decrypted from the
+    # `models` table later are added by the registry (keys.mask_everywhere).
+    settings = Settings()
+    keys.install_masking(s.get_secret_value() for s in (settings.openai_api_key, settings.anthropic_api_key)
+                         if s is not None)
 
 
 @contextmanager

@@ -12,8 +12,13 @@ Two SDK facts shape this module (anthropic 2.x):
 
 * `messages.create` has no `temperature` parameter any more, so `temperature` is accepted
   for protocol compatibility and not sent.
-* JSON output is requested by instruction in the system prompt, which every Claude model and
-  Anthropic-compatible server honours; `parse.py` validates the result either way.
+* JSON output uses native structured output: `output_config={"format": {"type":
+  "json_schema", "schema": ...}}`, the schema passed through `anthropic.transform_schema`
+  (which moves keywords the API does not enforce, such as `maxLength`, into descriptions).
+  An Anthropic-compatible server that rejects `output_config` with a 400/422 gets the
+  instruction form instead (the schema appended to the system prompt), from then on; an
+  adapter built with `native_json=False` uses the instruction form from the start.
+  `parse.py` validates the result either way.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from typing import Any
 
 import anthropic
 from anthropic.types import Message as AnthropicMessage
-from anthropic.types import MessageParam
+from anthropic.types import MessageParam, OutputConfigParam
 
 from synthesis.errors import LLMError, LLMTimeout, LLMTransientError
 from synthesis.llm.base import Completion, Message, Usage
@@ -47,8 +52,10 @@ class AnthropicAdapter:
     user and assistant messages keep their order. `aclose()` closes the SDK client.
     """
 
-    def __init__(self, client: anthropic.AsyncAnthropic, *, provider: str = "anthropic") -> None:
+    def __init__(self, client: anthropic.AsyncAnthropic, *, provider: str = "anthropic",
+                 native_json: bool = True) -> None:
         self.provider = provider
+        self.native_json = native_json
         self._client = client if client.max_retries == 0 else client.with_options(max_retries=0)
 
     async def complete(
@@ -60,17 +67,33 @@ class AnthropicAdapter:
         max_tokens: int = 1024,
         temperature: float = 0.8,  # not sent: see the module docstring
     ) -> Completion:
-        """One message. With `json_schema`, the system prompt asks for schema-shaped JSON only."""
+        """One message. With `json_schema`, native structured output (or the instruction form)."""
         system, chat = split_system(messages)
+        if json_schema is not None and self.native_json:
+            try:
+                return await self._create(model, max_tokens, chat, system, {"format": {
+                    "type": "json_schema", "schema": anthropic.transform_schema(json_schema)}})
+            except LLMError as exc:
+                if exc.details.get("status") not in (400, 422):
+                    raise
+                logger.warning("provider rejected output_config; using the JSON instruction",
+                               extra={"action": "llm_structured_fallback", "provider": self.provider,
+                                      "model": model})
+                self.native_json = False
         if json_schema is not None:
             instruction = JSON_INSTRUCTION + json.dumps(json_schema, indent=2, sort_keys=True)
             system = f"{system}\n\n{instruction}" if system else instruction
+        return await self._create(model, max_tokens, chat, system, None)
+
+    async def _create(self, model: str, max_tokens: int, chat: list[MessageParam], system: str,
+                      output_config: OutputConfigParam | None) -> Completion:
         try:
             response = await self._client.messages.create(
                 model=model,
                 max_tokens=max_tokens,
                 messages=chat,
                 system=system if system else anthropic.omit,
+                output_config=output_config if output_config is not None else anthropic.omit,
             )
         except anthropic.AnthropicError as exc:
             raise _translate(exc, provider=self.provider, model=model) from exc
@@ -113,20 +136,26 @@ def _to_completion(response: object, *, provider: str, requested_model: str) -> 
     ]
     if not texts:
         raise _malformed(provider, requested_model, "the response has no text block")
-    if response.stop_reason == "max_tokens":
+    truncated = response.stop_reason == "max_tokens"
+    if truncated:
         logger.warning(
             "completion truncated at max_tokens",
             extra={"action": "llm_complete", "provider": provider, "model": requested_model},
         )
     usage = getattr(response, "usage", None)
+    # `input_tokens` excludes what was read from or written to the prompt cache.
+    cached = getattr(usage, "cache_read_input_tokens", None) or 0
+    written = getattr(usage, "cache_creation_input_tokens", None) or 0
     return Completion(
         text="".join(texts),
         usage=Usage(
-            prompt_tokens=getattr(usage, "input_tokens", None) or 0,
+            prompt_tokens=(getattr(usage, "input_tokens", None) or 0) + cached + written,
             completion_tokens=getattr(usage, "output_tokens", None) or 0,
+            cached_tokens=cached,
         ),
         model=getattr(response, "model", None) or requested_model,
         provider=provider,
+        truncated=truncated,
     )
 
 

@@ -22,8 +22,18 @@ class Message(TypedDict):
 
 @dataclass(frozen=True)
 class Usage:
+    """Tokens of one call. `cached_tokens` is the part of `prompt_tokens` the provider served
+    from its prompt cache (OpenAI `prompt_tokens_details.cached_tokens`, Anthropic
+    `cache_read_input_tokens`); 0 when the provider does not say."""
+
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(self.prompt_tokens + other.prompt_tokens,
+                     self.completion_tokens + other.completion_tokens,
+                     self.cached_tokens + other.cached_tokens)
 
     @property
     def total_tokens(self) -> int:
@@ -32,10 +42,15 @@ class Usage:
 
 @dataclass(frozen=True)
 class Completion:
+    """One reply. `truncated` is True when the provider stopped at the length limit
+    (`finish_reason == "length"`, `stop_reason == "max_tokens"`): the text is then incomplete
+    and callers treat it as invalid output, never as an answer."""
+
     text: str
     usage: Usage = field(default_factory=Usage)
     model: str = ""
     provider: str = ""
+    truncated: bool = False
 
 
 @runtime_checkable

@@ -112,3 +112,30 @@ class SecretMaskingFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = self.mask(record.stack_info)
         return True
+
+
+def masking_filter(handler: logging.Handler) -> SecretMaskingFilter:
+    """The handler's `SecretMaskingFilter`, attached first if it has none."""
+    for existing in handler.filters:
+        if isinstance(existing, SecretMaskingFilter):
+            return existing
+    made = SecretMaskingFilter(())
+    handler.addFilter(made)
+    return made
+
+
+def install_masking(secrets: Iterable[str] = ()) -> None:
+    """Mask `secrets` on every handler of the root logger (attaching the filter where missing).
+
+    Every process calls this once its logging is set up; `mask_everywhere` adds a key that
+    becomes known later (one decrypted from the `models` table).
+    """
+    for handler in logging.getLogger().handlers:
+        masking = masking_filter(handler)
+        for secret in secrets:
+            masking.add(secret)
+
+
+def mask_everywhere(secret: str) -> None:
+    """From now on, mask `secret` in every root handler's output."""
+    install_masking([secret])

@@ -24,14 +24,21 @@ from typing import Any, Literal
 
 import openai
 from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
-from openai.types.chat.completion_create_params import ResponseFormat
 
 from synthesis.errors import LLMError, LLMTimeout, LLMTransientError
+from synthesis.llm import schema as schemas
 from synthesis.llm.base import Completion, Message, Usage
 
 logger = logging.getLogger(__name__)
 
 MaxTokensParam = Literal["max_tokens", "max_completion_tokens"]
+# How a JSON Schema reaches the server (see `schema.py`):
+# "json_schema": OpenAI's `response_format={"type": "json_schema", ..., "strict": true}`;
+# "json_object": llama.cpp's `response_format={"type": "json_object", "schema": ...}` (its
+#   server answers the json_schema form with HTTP 500), with every maxLength clamped;
+# "none": no response_format at all (the prompt's OUTPUT FORMAT instruction only).
+StructuredForm = Literal["json_schema", "json_object", "none"]
+STRUCTURED_FORMS: tuple[StructuredForm, ...] = ("json_schema", "json_object", "none")
 
 # The statuses the openai SDK's own retry policy treats as retryable.
 _TRANSIENT_STATUSES = frozenset({408, 409, 429})
@@ -43,6 +50,9 @@ class OpenAIAdapter:
     `provider` labels the output (e.g. "openai", or "ollama" for a local server).
     `max_tokens_param` names the length cap sent on the wire: OpenAI's reasoning models accept
     only `max_completion_tokens`, while several compatible servers read only `max_tokens`.
+    `structured` is the request form for a JSON Schema (`StructuredForm`). When the server
+    refuses it (HTTP 400, 422 or 500 to a call carrying a schema), the adapter moves to the
+    next of `fallback_forms` for that call and every later one, and logs the switch once.
     The adapter does not own the client's lifetime beyond `aclose()`, which closes it.
     """
 
@@ -52,9 +62,13 @@ class OpenAIAdapter:
         *,
         provider: str = "openai",
         max_tokens_param: MaxTokensParam = "max_completion_tokens",
+        structured: StructuredForm = "json_schema",
+        fallback_forms: Sequence[StructuredForm] = (),
     ) -> None:
         self.provider = provider
         self.max_tokens_param: MaxTokensParam = max_tokens_param
+        self.structured: StructuredForm = structured
+        self._fallbacks: list[StructuredForm] = list(fallback_forms)
         self._client = client if client.max_retries == 0 else client.with_options(max_retries=0)
 
     async def complete(
@@ -66,27 +80,48 @@ class OpenAIAdapter:
         max_tokens: int = 1024,
         temperature: float = 0.8,
     ) -> Completion:
-        """One chat completion. With `json_schema`, ask for JSON via `response_format`.
+        """One chat completion. With `json_schema`, ask for it in this adapter's structured form
+        (moving to a fallback form if the server refuses it: see the class docstring).
 
-        `strict` is off: strict mode rejects common schema features (optional properties,
-        open objects) and most compatible servers ignore it anyway, so the output is still
-        validated by `parse.py`, not trusted here.
+        `max_tokens` is raised to the schema's `token_bound` when that is larger, so a reply
+        within the schema's length bounds is never cut off; a reply that still stops at the
+        limit comes back with `truncated=True`. The output is validated by `parse.py`
+        either way, never trusted here.
         """
+        while True:
+            try:
+                return await self._complete(messages, model, json_schema, max_tokens, temperature)
+            except LLMError as exc:
+                if json_schema is None or not self._fallbacks or exc.details.get("status") not in (400, 422, 500):
+                    raise
+                refused, self.structured = self.structured, self._fallbacks.pop(0)
+                logger.warning("server refused the structured-output form; falling back", extra={
+                    "action": "llm_structured_fallback", "provider": self.provider, "model": model,
+                    "refused": refused, "now": self.structured})
+
+    async def _complete(self, messages: Sequence[Message], model: str, json_schema: dict[str, Any] | None,
+                        max_tokens: int, temperature: float) -> Completion:
         use_legacy_cap = self.max_tokens_param == "max_tokens"
-        response_format: ResponseFormat | openai.Omit = openai.omit
+        body: dict[str, Any] = {}
         if json_schema is not None:
-            response_format = {
-                "type": "json_schema",
-                "json_schema": {"name": "output", "schema": json_schema, "strict": False},
-            }
+            bounded = json_schema
+            if self.structured == "json_schema":
+                body["response_format"] = {"type": "json_schema", "json_schema": {
+                    "name": "output", "schema": schemas.strict_schema(json_schema), "strict": True}}
+            elif self.structured == "json_object":
+                bounded = schemas.clamped_schema(json_schema)
+                body["response_format"] = {"type": "json_object", "schema": bounded}
+            max_tokens = max(max_tokens, schemas.token_bound(bounded))
         try:
             response = await self._client.chat.completions.create(
                 model=model,
                 messages=_to_openai_messages(messages),
                 temperature=temperature,
-                response_format=response_format,
                 max_tokens=max_tokens if use_legacy_cap else openai.omit,
                 max_completion_tokens=openai.omit if use_legacy_cap else max_tokens,
+                # Sent as a raw body field: the SDK's typed `response_format` has no `schema`
+                # key for the json_object form, and both forms are plain JSON on the wire.
+                extra_body=body or None,
             )
         except openai.OpenAIError as exc:
             raise _translate(exc, provider=self.provider, model=model) from exc
@@ -141,20 +176,24 @@ def _to_completion(response: object, *, provider: str, requested_model: str) -> 
         if refusal:
             raise LLMError(f"{provider} model refused: {refusal}", provider=provider)
         raise _malformed(provider, requested_model, "the first choice has no text content")
-    if choice.finish_reason == "length":
+    truncated = choice.finish_reason == "length"
+    if truncated:
         logger.warning(
             "completion truncated at max_tokens",
             extra={"action": "llm_complete", "provider": provider, "model": requested_model},
         )
     usage = response.usage
+    details = getattr(usage, "prompt_tokens_details", None)
     return Completion(
         text=content,
         usage=Usage(
             prompt_tokens=getattr(usage, "prompt_tokens", None) or 0,
             completion_tokens=getattr(usage, "completion_tokens", None) or 0,
+            cached_tokens=getattr(details, "cached_tokens", None) or 0,
         ),
         model=response.model or requested_model,
         provider=provider,
+        truncated=truncated,
     )
 
 

@@ -262,6 +262,8 @@ class ScriptedLLM:
         clock = next((x for x in user.splitlines() if x.startswith("CLOCK:")), "CLOCK: now")
         fact = f"{name} acted at {clock.removeprefix('CLOCK: ')}"
         narrative = " ".join(story)
+        if any(narrative in line for line in _lines("YOUR RECENT NARRATIVE", user)):
+            narrative += " Moments pass; the scene moves on around you."  # never repeat verbatim
         if json_mode:
             return json.dumps({"outcome": {"actions_resolved": actions, "world_facts": [fact] if mine else [],
                                            "interrupts": interrupts, "involved": sorted(set(involved))},

@@ -228,6 +228,7 @@ class ModelStats:
     errors: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_tokens: int = 0
 
 
 class AccountingLLM:
@@ -252,6 +253,7 @@ class AccountingLLM:
         self.errors = 0
         self.prompt_tokens = 0
         self.completion_tokens = 0
+        self.cached_tokens = 0
         self.per_model: dict[str, ModelStats] = {}
         self.latencies: deque[float] = deque(maxlen=latency_window)
         self._timer = timer
@@ -285,6 +287,8 @@ class AccountingLLM:
             self.latencies.append(self._timer() - started)
         self.prompt_tokens += completion.usage.prompt_tokens
         self.completion_tokens += completion.usage.completion_tokens
+        self.cached_tokens += completion.usage.cached_tokens
+        stats.cached_tokens += completion.usage.cached_tokens
         stats.prompt_tokens += completion.usage.prompt_tokens
         stats.completion_tokens += completion.usage.completion_tokens
         return completion
@@ -310,6 +314,7 @@ class AccountingLLM:
             "errors": self.errors,
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
+            "cached_tokens": self.cached_tokens,
             "total_tokens": self.prompt_tokens + self.completion_tokens,
             "models": {
                 model: {
@@ -317,6 +322,7 @@ class AccountingLLM:
                     "errors": s.errors,
                     "prompt_tokens": s.prompt_tokens,
                     "completion_tokens": s.completion_tokens,
+                    "cached_tokens": s.cached_tokens,
                 }
                 for model, s in sorted(self.per_model.items())
             },

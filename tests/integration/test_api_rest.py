@@ -300,11 +300,12 @@ async def test_gm_window_actions_and_directive(db_url: str) -> None:
 
 
 async def test_plumbing_models_and_static(db_url: str, tmp_path: Path) -> None:
-    async with running_api(db_url, MEDIUM_SECRET_KEY="k" * 32, MEDIUM_TIME_SCALE=0.5) as api:
+    user = new_user()  # an admin: only admins write the model registry
+    async with running_api(db_url, MEDIUM_SECRET_KEY="k" * 32, MEDIUM_TIME_SCALE=0.5,
+                           MEDIUM_ADMIN_USER_IDS=str(user)) as api:
         c = api.client
         assert (await c.get("/health")).json() == {"status": "ok", "database": "ok"}
         assert (await c.get("/config")).json() == {"narrator": "scripted narrator (offline)", "time_scale": 0.5}
-        user = new_user()
         r = await c.post("/models", json={"name": "gpt", "provider": "openai", "model": "gpt-4o-mini",
                                           "api_key": "sk-proj-abcdefghijklmnop1234"}, headers=bearer(user))
         assert r.status_code == 201 and r.json()["api_key"] == "sk-proj-…1234"

@@ -302,20 +302,23 @@ class InvolvingLLM:
 
     def __init__(self, involve: Sequence[str] = ()) -> None:
         self.involve = list(involve)
+        self.calls = 0  # varies the narrative: parse refuses one that repeats the previous
 
     async def complete(self, messages: Sequence[Message], *, model: str,
                        json_schema: dict[str, Any] | None = None, max_tokens: int = 1024,
                        temperature: float = 0.8) -> Completion:
+        self.calls += 1
         user = messages[-1]["content"]
         me = _ME.search(user)
         assert me, "a personal directive names its character"
         section = user.split("YOUR ACTION", 1)[1].split("\n\n", 1)[0]
         mine = [m.group("t") for m in _ACT.finditer(section) if m.group("h") == me.group("h")]
         if not mine:
-            return Completion(text="NARRATIVE\nYou take in what happened around you.", usage=Usage())
+            return Completion(text=f"NARRATIVE\nYou take in what happened around you (beat {self.calls}).",
+                              usage=Usage())
         lines = ["OUTCOME", "actions_resolved:", *(f"- {me.group('h')} | {t} | success" for t in mine),
                  "world_facts:", "interrupts:", "involved:", *(f"- {h}" for h in self.involve),
-                 "NARRATIVE", "You act."]
+                 "NARRATIVE", f"You act (beat {self.calls})."]
         return Completion(text="\n".join(lines), usage=Usage())
 
 

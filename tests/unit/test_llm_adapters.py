@@ -268,9 +268,10 @@ async def test_openai_request_shape_with_json_schema(
 
     assert out.text == '{"ok": true}'
     body = server.requests[0].json
+    strict = {**schema, "additionalProperties": False, "required": ["ok"]}
     assert body["response_format"] == {
         "type": "json_schema",
-        "json_schema": {"name": "output", "schema": schema, "strict": False},
+        "json_schema": {"name": "output", "schema": strict, "strict": True},
     }
     assert body["messages"] == [
         {"role": "system", "content": "You narrate."},
@@ -375,17 +376,18 @@ async def test_anthropic_system_messages_go_to_system_param(
     assert "temperature" not in body  # anthropic 2.x messages.create has no temperature
 
 
-async def test_anthropic_json_schema_is_an_instruction(
+async def test_anthropic_json_schema_is_an_instruction_when_not_native(
     server: LLMServer, anthropic_client: anthropic.AsyncAnthropic
 ) -> None:
     schema: dict[str, Any] = {"type": "object", "properties": {"mood": {"type": "string"}}}
     server.enqueue(Reply(body=anthropic_message('{"mood": "wary"}')))
 
-    out = await AnthropicAdapter(anthropic_client).complete(
+    out = await AnthropicAdapter(anthropic_client, native_json=False).complete(
         MESSAGES, model=ANTHROPIC_MODEL, json_schema=schema
     )
 
     assert out.text == '{"mood": "wary"}'
+    assert "output_config" not in server.requests[0].json
     system = server.requests[0].json["system"]
     assert system.startswith("You narrate.\n\n" + JSON_INSTRUCTION)
     assert '"mood"' in system and '"properties"' in system

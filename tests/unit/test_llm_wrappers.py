@@ -264,8 +264,8 @@ async def test_accounting_counts_calls_errors_tokens_per_model() -> None:
     assert snap["provider"] == "fake"
     assert snap["total_tokens"] == 44
     assert snap["models"] == {
-        "medium": {"calls": 2, "errors": 1, "prompt_tokens": 30, "completion_tokens": 3},
-        "soft": {"calls": 1, "errors": 0, "prompt_tokens": 10, "completion_tokens": 1},
+        "medium": {"calls": 2, "errors": 1, "prompt_tokens": 30, "completion_tokens": 3, "cached_tokens": 0},
+        "soft": {"calls": 1, "errors": 0, "prompt_tokens": 10, "completion_tokens": 1, "cached_tokens": 0},
     }
     # The fake timer advances by 1 per reading, so every call (error included) took 1s.
     assert list(llm.latencies) == [1.0, 1.0, 1.0]

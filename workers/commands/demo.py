@@ -55,14 +55,18 @@ def demo(
     reset: Annotated[bool, typer.Option("--reset", help="Start from a fresh database.")] = False,
     port: Annotated[int, typer.Option(help="API port (another is picked if busy).")] = 8000,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes.")] = 2,
+    llm: Annotated[str | None, typer.Option("--llm", help="local, scripted or provider:model "
+                                            "(default: MEDIUM_LLM).")] = None,
 ) -> None:
     """The one-command experience: embedded Postgres, migrations, Mos Eisley, the API and two
     supervised workers with NPC actors. Prints a link per player and the GM link."""
     import shutil
 
     from synthesis.llm.registry import Registry
+    from workers.commands import narrator
     from workers.supervisor import Child, Supervisor, medium_argv
 
+    llm_env = narrator.prepare_demo(llm)  # before Settings(): it may set MEDIUM_LLM
     settings = Settings()
     runtime.setup_logging("WARNING")
     data = settings.medium_data_dir
@@ -95,6 +99,6 @@ def demo(
                   soft_wrap=True)
         out.print("Open a player link per browser window. Ctrl-C stops everything; data persists "
                   "(--reset starts fresh).")
-        quiet = {"MEDIUM_LOG_LEVEL": os.environ.get("MEDIUM_LOG_LEVEL", "WARNING")}
+        quiet = {"MEDIUM_LOG_LEVEL": os.environ.get("MEDIUM_LOG_LEVEL", "WARNING"), **llm_env}
         code = asyncio.run(Supervisor(children, env=quiet).run())
     raise typer.Exit(code)
