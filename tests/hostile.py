@@ -14,6 +14,7 @@ through the real knowledge boundary, for unit tests of the guard.
 
 from __future__ import annotations
 
+import hashlib
 import http.server
 import json
 import re
@@ -76,7 +77,10 @@ def leaky_outcome(prompt: str) -> dict[str, Any]:
 def leaky_reply(prompt: str, *, json_mode: bool = True) -> str:
     """A complete Medium reply. The narrative uses the secrets too: that is allowed."""
     outcome = leaky_outcome(prompt)
-    narrative = "You remember what only you know. " + " ".join(outcome["world_facts"])
+    # A fresh narrative per prompt (parse refuses a word-for-word repeat of the previous one).
+    wake = next((ln for ln in prompt.splitlines() if ln.startswith("WAKE:")), "WAKE: expiry")
+    narrative = (f"You remember what only you know ({wake.lower()}, "
+                 f"{hashlib.sha256(prompt.encode()).hexdigest()[:8]}). " + " ".join(outcome["world_facts"]))
     if json_mode:
         return json.dumps({"outcome": outcome, "narrative": narrative})
     lines = ["OUTCOME", "actions_resolved:"]
