@@ -29,14 +29,14 @@ async def seed(st: store.Store, n: int) -> None:
     now = datetime.now(UTC)
     async with st.transaction() as conn:
         for start in range(0, n, PER_FRAME):
-            frame = await conn.fetchval(
+            frame = await conn.conn.fetchval(
                 "INSERT INTO frames (name, world, scenario, perceive) VALUES ($1, 'A busy port.', "
                 "'Crowded.', false) RETURNING id", f"tp {start}")
-            await conn.execute(
+            await conn.conn.execute(
                 "INSERT INTO characters (frame_id, name, handle, universal, internal, external) "
                 "SELECT $1, 'Person ' || g, 'p' || g, 'Person ' || g, 'secret ' || g, 'looks ' || g "
                 "FROM generate_series(1, $2) g", frame, min(PER_FRAME, n - start))
-        await conn.execute(
+        await conn.conn.execute(
             "WITH w AS (INSERT INTO windows (frame_id, character_id, trigger_mode, pscale, opened_at, due_at) "
             " SELECT frame_id, id, 'expiry', -2, $1, $1 FROM characters RETURNING frame_id, id, character_id) "
             "INSERT INTO liquid (frame_id, character_id, content, pscale, timer_duration, status, window_id, "

@@ -30,10 +30,10 @@ async def _setup(st: store.Store, n: int) -> list[uuid.UUID]:
     ids: list[uuid.UUID] = []
     async with st.transaction() as conn:
         for start in range(0, n, CHARACTERS_PER_FRAME):
-            frame_id = await conn.fetchval("INSERT INTO frames (name, perceive) VALUES ($1, false) "
+            frame_id = await conn.conn.fetchval("INSERT INTO frames (name, perceive) VALUES ($1, false) "
                                            "RETURNING id", f"bench {start}")
             count = min(CHARACTERS_PER_FRAME, n - start)
-            rows = await conn.fetch(
+            rows = await conn.conn.fetch(
                 "INSERT INTO characters (frame_id, name, handle) "
                 "SELECT $1, 'c' || g, 'c' || g FROM generate_series(1, $2) g RETURNING id",
                 frame_id, count)
@@ -46,7 +46,7 @@ async def _insert_windows(st: store.Store, characters: list[uuid.UUID], dues: li
     """One open window per character with the given due times, in ONE statement."""
     now = datetime.now(UTC)
     async with st.transaction() as conn:
-        rows = await conn.fetch(
+        rows = await conn.conn.fetch(
             "INSERT INTO windows (frame_id, character_id, trigger_mode, pscale, opened_at, due_at) "
             "SELECT c.frame_id, c.id, 'expiry', -2, $3, to_timestamp(d.due) "
             "FROM unnest($1::uuid[], $2::float8[]) WITH ORDINALITY AS d(cid, due, ord) "
