@@ -1,15 +1,17 @@
-"""Real processes for acceptance tests: `medium worker` subprocesses and a driver that
-commits actions like players do."""
+"""Real processes for acceptance tests: `medium worker` subprocesses, a `medium api` plus
+`medium worker` stack with WebSocket readers, and a driver that commits actions like players do."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
 import random
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -17,8 +19,13 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import httpx
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
 from synthesis import liquid, scenario, store
 from synthesis.clock import SystemClock
+from tests.integration.api_support import SECRET, free_port, ws_url
 
 ROOT = Path(__file__).resolve().parents[2]
 CLOCK_READ_SLACK = timedelta(milliseconds=50)
@@ -71,6 +78,65 @@ class Proc:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
+
+
+@dataclass
+class Stack:
+    base: str
+    api: Proc
+    worker: Proc
+    http: httpx.AsyncClient
+
+
+@contextlib.asynccontextmanager
+async def stack(db_url: str, tmp: Path, *, time_scale: str = "0.02",
+                worker_env: dict[str, str] | None = None) -> AsyncIterator[Stack]:
+    """`medium api --database-url URL --port P` and `medium worker --database-url URL`, up and
+    healthy; `worker_env` adds to the worker's environment (a narrator, say)."""
+    api_env = env(MEDIUM_TIME_SCALE=time_scale, MEDIUM_JWT_SECRET=SECRET)
+    api_env.pop("DATABASE_URL", None)
+    port = free_port()
+    api = Proc(["api", "--database-url", db_url, "--port", str(port)], api_env, tmp / "api.log")
+    worker = Proc(["worker", "--database-url", db_url, "--poll", "0.5"], {**api_env, **(worker_env or {})},
+                  tmp / "worker.log")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+            async def healthy() -> bool:
+                return (await http.get("/health")).status_code == 200
+            assert await wait_until(healthy, timeout=30), api.output()
+            yield Stack(base, api, worker, http)
+    finally:
+        api.stop()
+        worker.stop()
+
+
+class Reader:
+    """One WebSocket's messages, collected in the background."""
+
+    def __init__(self, ws: ClientConnection):
+        self.ws = ws
+        self.messages: list[dict[str, Any]] = []
+        self.task = asyncio.create_task(self._run())
+
+    @classmethod
+    async def open(cls, base: str, frame_id: UUID, user: UUID, since: int = 0) -> Reader:
+        return cls(await connect(ws_url(base, frame_id, user, since)))
+
+    async def _run(self) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            async for raw in self.ws:
+                self.messages.append(json.loads(raw))
+
+    def seen(self) -> list[tuple[int, str]]:
+        return [(m["cursor"], m["type"]) for m in self.messages]
+
+    def of(self, kind: str) -> list[dict[str, Any]]:
+        return [m["data"] for m in self.messages if m["type"] == kind]
+
+    async def close(self) -> None:
+        await self.ws.close()
+        await self.task
 
 
 def assert_alive(procs: list[Proc]) -> None:

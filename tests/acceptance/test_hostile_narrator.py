@@ -9,22 +9,19 @@ sees how many shared texts were redacted."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import httpx
 import pytest
 import yaml
 
 from synthesis import store
 from tests.acceptance import harness
-from tests.acceptance.test_realtime import Reader
+from tests.acceptance.harness import Reader
 from tests.hostile import MOS_EISLEY, HostileServer
-from tests.integration.api_support import SECRET, bearer, free_port
+from tests.integration.api_support import bearer
 from tests.integration.helpers import Cast, make_frame
 
 pytestmark = pytest.mark.acceptance
@@ -56,28 +53,6 @@ def frame_spec() -> dict[str, Any]:
     return dict(spec)
 
 
-@contextlib.asynccontextmanager
-async def stack(db_url: str, tmp: Path, llm_url: str) -> AsyncIterator[tuple[str, httpx.AsyncClient, harness.Proc]]:
-    api_env = harness.env(MEDIUM_TIME_SCALE="0.02", MEDIUM_JWT_SECRET=SECRET)
-    worker_env = harness.env(MEDIUM_TIME_SCALE="0.02", MEDIUM_JWT_SECRET=SECRET, MEDIUM_LLM="openai:fake",
-                             OPENAI_BASE_URL=llm_url, OPENAI_API_KEY="k")
-    for e in (api_env, worker_env):
-        e.pop("DATABASE_URL", None)
-    port = free_port()
-    api = harness.Proc(["api", "--database-url", db_url, "--port", str(port)], api_env, tmp / "api.log")
-    worker = harness.Proc(["worker", "--database-url", db_url, "--poll", "0.5"], worker_env, tmp / "worker.log")
-    base = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient(base_url=base, timeout=10) as http:
-            async def healthy() -> bool:
-                return (await http.get("/health")).status_code == 200
-            assert await harness.wait_until(healthy, timeout=30), api.output()
-            yield base, http, worker
-    finally:
-        api.stop()
-        worker.stop()
-
-
 def leaked(corpus: Any) -> list[str]:
     text = json.dumps(corpus).lower()
     return [m for m in ALL_MARKERS if m in text]
@@ -87,7 +62,9 @@ async def test_no_player_receives_any_secret(st: store.Store, db_url: str, tmp_p
     cast: Cast = await make_frame(st, frame_spec())
     players = {name: cast.users[name] for name in ACTIONS}
     with HostileServer() as llm:
-        async with stack(db_url, tmp_path, llm.base_url) as (base, http, worker):
+        llm_env = {"MEDIUM_LLM": "openai:fake", "OPENAI_BASE_URL": llm.base_url, "OPENAI_API_KEY": "k"}
+        async with harness.stack(db_url, tmp_path, worker_env=llm_env) as s:
+            base, http, worker = s.base, s.http, s.worker
             readers = {name: await Reader.open(base, cast.frame_id, u) for name, u in players.items() if u}
             gm_reader = await Reader.open(base, cast.frame_id, cast.gm)
             for name, text in ACTIONS.items():

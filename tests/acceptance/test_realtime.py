@@ -4,82 +4,18 @@ a `medium worker` subprocess, a real Postgres, and players and a GM on real WebS
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from uuid import UUID
 
-import httpx
 import pytest
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
 
 from synthesis import store
 from tests.acceptance import harness
-from tests.integration.api_support import SECRET, bearer, free_port, two_players, ws_url
+from tests.acceptance.harness import Reader, Stack
+from tests.integration.api_support import bearer, two_players
 from tests.integration.helpers import Cast, make_frame
 
 pytestmark = pytest.mark.acceptance
-TIME_SCALE = "0.02"
-
-
-@dataclass
-class Stack:
-    base: str
-    api: harness.Proc
-    worker: harness.Proc
-    http: httpx.AsyncClient
-
-
-@contextlib.asynccontextmanager
-async def stack(db_url: str, tmp: Path) -> AsyncIterator[Stack]:
-    """`medium api --database-url URL --port P` and `medium worker --database-url URL`."""
-    environ = harness.env(MEDIUM_TIME_SCALE=TIME_SCALE, MEDIUM_JWT_SECRET=SECRET)
-    environ.pop("DATABASE_URL", None)
-    port = free_port()
-    api = harness.Proc(["api", "--database-url", db_url, "--port", str(port)], environ, tmp / "api.log")
-    worker = harness.Proc(["worker", "--database-url", db_url, "--poll", "0.5"], environ, tmp / "worker.log")
-    base = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient(base_url=base, timeout=10) as http:
-            async def healthy() -> bool:
-                return (await http.get("/health")).status_code == 200
-            assert await harness.wait_until(healthy, timeout=30), api.output()
-            yield Stack(base, api, worker, http)
-    finally:
-        api.stop()
-        worker.stop()
-
-
-class Reader:
-    """One WebSocket's messages, collected in the background."""
-
-    def __init__(self, ws: ClientConnection):
-        self.ws = ws
-        self.messages: list[dict[str, Any]] = []
-        self.task = asyncio.create_task(self._run())
-
-    @classmethod
-    async def open(cls, base: str, frame_id: UUID, user: UUID, since: int = 0) -> Reader:
-        return cls(await connect(ws_url(base, frame_id, user, since)))
-
-    async def _run(self) -> None:
-        with contextlib.suppress(ConnectionClosed):
-            async for raw in self.ws:
-                self.messages.append(json.loads(raw))
-
-    def seen(self) -> list[tuple[int, str]]:
-        return [(m["cursor"], m["type"]) for m in self.messages]
-
-    def of(self, kind: str) -> list[dict[str, Any]]:
-        return [m["data"] for m in self.messages if m["type"] == kind]
-
-    async def close(self) -> None:
-        await self.ws.close()
-        await self.task
 
 
 async def truth(st: store.Store, user: UUID, frame_id: UUID, since: int = 0) -> list[tuple[int, str]]:
@@ -138,7 +74,7 @@ def players(cast: Cast) -> tuple[UUID, UUID]:
 async def test_players_and_gm_receive_what_they_may(st: store.Store, db_url: str, tmp_path: Path,
                                                     cast: Cast) -> None:
     alda, brix = players(cast)
-    async with stack(db_url, tmp_path) as s:
+    async with harness.stack(db_url, tmp_path) as s:
         readers = {u: await Reader.open(s.base, cast.frame_id, u) for u in (alda, brix, cast.gm)}
         await play(s, st, cast, ("Alda", "Brix"), "I watch the door")
         await play(s, st, cast, ("Alda", "Brix"), "I order a drink")
@@ -167,7 +103,7 @@ async def test_players_and_gm_receive_what_they_may(st: store.Store, db_url: str
 async def test_reconnect_with_since_gets_exactly_the_missed(st: store.Store, db_url: str, tmp_path: Path,
                                                              cast: Cast) -> None:
     alda, brix = players(cast)
-    async with stack(db_url, tmp_path) as s:
+    async with harness.stack(db_url, tmp_path) as s:
         gm = await Reader.open(s.base, cast.frame_id, cast.gm)
         first = await Reader.open(s.base, cast.frame_id, alda)
         await play(s, st, cast, ("Alda",), "I watch the door")
@@ -203,7 +139,7 @@ async def listener_pids(st: store.Store) -> list[int]:
 async def test_listener_restart_loses_nothing(st: store.Store, db_url: str, tmp_path: Path,
                                               cast: Cast) -> None:
     alda, brix = players(cast)
-    async with stack(db_url, tmp_path) as s:
+    async with harness.stack(db_url, tmp_path) as s:
         readers = {u: await Reader.open(s.base, cast.frame_id, u) for u in (alda, brix, cast.gm)}
         await play(s, st, cast, ("Alda", "Brix"), "I watch the door")
         old = await listener_pids(st)
