@@ -6,8 +6,8 @@ OUTPUT FORMAT (an OUTCOME block then a NARRATIVE block; or JSON for structured p
 The order runs from stable to changing, so provider prompt caches (OpenAI's automatic
 caching, Anthropic's, llama.cpp's slot cache) reuse the longest prefix: the system role and
 ORIENTATION name no character (the same for every Medium of a frame), then the world and
-scenario (the same for the frame), then this character's layers, then this window (clock,
-wake, actions, outcomes, recent narrative) and the output format.
+scenario (the same for the frame), then this character's layers and, in brief, what it was
+already told, then this window (clock, wake, actions, outcomes) and the output format.
 Characters appear by stable short handles (``kessa_vorn``) that parse maps back to ids, so a
 model never copies a UUID. Everything here comes from ``MediumInput``; the knowledge boundary
 was already applied in ``knowledge.py``.
@@ -16,6 +16,7 @@ was already applied in ``knowledge.py``.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from synthesis.llm.base import Message
@@ -25,6 +26,9 @@ from synthesis.types import RESULTS, ActionView, MediumInput
 MEDIUM_MARKER = "You are the MEDIUM"
 NARRATIVE_CAP = 8000
 TEXT_CAP = 300  # an action text, a world fact, an interrupt reason (the schema's maxLength)
+BRIEF_WORDS = 30  # a previous narrative, as the prompt shows it
+TOLD = "ALREADY TOLD TO YOU (in brief: do not retell it; narrate what happens now)"
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 
 
 def quote(text: str) -> str:
@@ -38,6 +42,21 @@ def _act(a: ActionView) -> str:
     if a.interruptive:
         extra = f" (interruptive; targets: {', '.join(a.interrupt_targets) or 'none named'})"
     return f"- [{a.handle}] {quote(a.text)} (pscale {a.pscale}, {a.status}){extra}"
+
+
+def brief(narrative: str) -> str:
+    """A narrative already told, condensed for the prompt: its first sentence and, when there
+    are more, its last, within ``BRIEF_WORDS`` words.
+
+    Shown whole, the previous narrative is the longest ready-made answer in the prompt, and a
+    small model copies it (issue 11's eval: five of nine 1.5B refusals were word-for-word
+    repeats). The brief keeps the thread without offering a copy."""
+    sentences = [x for x in _SENTENCE_END.split(" ".join(narrative.split())) if x]
+    if not sentences:
+        return ""
+    picked = sentences[:1] if len(sentences) == 1 else [sentences[0], "…", sentences[-1]]
+    words = " ".join(picked).split()
+    return " ".join(words[:BRIEF_WORDS]) + (" …" if len(words) > BRIEF_WORDS else "")
 
 
 def _section(title: str, lines: list[str]) -> list[str]:
@@ -123,6 +142,7 @@ def compile_directive(inp: MediumInput, *, json_mode: bool = False) -> list[Mess
         for o in k.others])
     lines += _section("KNOWN GROUPS", [f"- {g.name}: {g.universal} | reputation: {g.external}"
                                        for g in k.groups if not g.member])
+    lines += _section(TOLD, [f"> {brief(n)}" for n in inp.recent_narrative])
     lines += [f"CLOCK: {format_game_clock(inp.game_clock)} (in-fiction time)", ""]
     if inp.trigger_mode == "interrupt":
         lines += [f"WAKE: interrupt by [{inp.interrupt_source or 'unknown'}]: "
@@ -146,7 +166,6 @@ def compile_directive(inp: MediumInput, *, json_mode: bool = False) -> list[Mess
         for o in inp.resolved_outcomes])
     lines += _section("PENDING INTENT (not resolved; may not happen)",
                       [_act(a) for a in inp.pending_higher_pscale + inp.pending_other])
-    lines += _section("YOUR RECENT NARRATIVE", [f"> {n}" for n in inp.recent_narrative])
     lines += output_format(inp, json_mode=json_mode)
     user = "\n".join(lines).strip() + "\n"
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]

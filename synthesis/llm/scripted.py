@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from synthesis.compile import TOLD, brief
 from synthesis.errors import InvalidInput, LLMTransientError
 from synthesis.llm.base import Completion, Delta, Message, Usage, delta_sink
 
@@ -262,7 +263,7 @@ class ScriptedLLM:
         clock = next((x for x in user.splitlines() if x.startswith("CLOCK:")), "CLOCK: now")
         fact = f"{name} acted at {clock.removeprefix('CLOCK: ')}"
         narrative = " ".join(story)
-        if any(narrative in line for line in _lines("YOUR RECENT NARRATIVE", user)):
+        if any(brief(narrative) in line for line in _lines(TOLD, user)):
             narrative += " Moments pass; the scene moves on around you."  # never repeat verbatim
         if json_mode:
             return json.dumps({"outcome": {"actions_resolved": actions, "world_facts": [fact] if mine else [],

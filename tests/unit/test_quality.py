@@ -162,3 +162,27 @@ def test_recorded_real_model_replies(name: str, reason: str | None) -> None:
     with pytest.raises(ParseError) as caught:
         parse.parse_output(reply_text, inp, json_mode=True)
     assert reason in caught.value.message
+
+
+LONG = ("You slide into the corner booth, back to the wall, and watch the door through the smoke. "
+        "The band plays something slow. A Rodian at the bar counts credits twice. "
+        "Gorrak polishes the same glass for the third time and never looks your way.")
+
+
+def test_the_prompt_shows_a_previous_narrative_in_brief_not_whole() -> None:
+    text = compile_.directive_text(compile_.compile_directive(medium_input(recent=[LONG]), json_mode=True))
+    assert LONG not in text  # nothing whole to copy
+    told = text.split(compile_.TOLD, 1)[1].split("\n\n", 1)[0]
+    assert "> You slide into the corner booth, back to the wall, and watch the door through the smoke. … " \
+           "Gorrak polishes the same glass" in told
+    # the brief comes before this window: the clock, the action and the output format follow it
+    assert text.index(compile_.TOLD) < text.index("CLOCK:") < text.index("YOUR ACTION")
+
+
+def test_a_brief_keeps_first_and_last_sentence_within_the_word_cap() -> None:
+    assert compile_.brief("You wait.") == "You wait."
+    assert compile_.brief("You wait.  Nothing\nhappens! You leave.") == "You wait. … You leave."
+    many = " ".join(f"word{i}" for i in range(100)) + "."
+    out = compile_.brief(many)
+    assert out.endswith(" …") and len(out.split()) == compile_.BRIEF_WORDS + 1
+    assert compile_.brief("   ") == ""
