@@ -77,6 +77,12 @@ def create_app(settings: Settings, *, pool: Any = None, llm: Registry | None = N
     errors.install(app)
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     app.add_middleware(Timing, observe=app.state.metrics.observe)
+    if settings.cors_origins:  # off unless MEDIUM_CORS_ORIGINS names the origins
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
+                           allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type"])
     app.include_router(plumbing.router)
     for module in (frames, characters, affiliations, models, liquid, reading, gm):
         app.include_router(module.router, responses=ERROR_RESPONSES)

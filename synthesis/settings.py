@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from uuid import UUID
 
 import platformdirs
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The development JWT secret: fine on loopback, refused on any other interface (see
+# ``Settings.dev_secret_on``).
+DEV_JWT_SECRET = "medium-dev-jwt-secret-change-me-0123456789"
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def is_loopback(host: str) -> bool:
+    """Whether binding or answering ``host`` stays on this machine."""
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def default_data_dir() -> Path:
@@ -26,7 +42,7 @@ class Settings(BaseSettings):
     medium_data_dir: Path = Field(default_factory=default_data_dir, alias="MEDIUM_DATA_DIR")
     medium_time_scale: float = Field(default=1.0, gt=0, alias="MEDIUM_TIME_SCALE")
     medium_jwt_secret: SecretStr = Field(
-        default=SecretStr("medium-dev-jwt-secret-change-me-0123456789"), alias="MEDIUM_JWT_SECRET"
+        default=SecretStr(DEV_JWT_SECRET), alias="MEDIUM_JWT_SECRET"
     )
     medium_secret_key: SecretStr | None = Field(default=None, alias="MEDIUM_SECRET_KEY")
     # LLM: "scripted" (offline default), "openai:<model>", "anthropic:<model>".
@@ -49,6 +65,24 @@ class Settings(BaseSettings):
     # Users allowed to write the model registry (comma-separated ids), until frames have an
     # admin role of their own: being GM of a frame is not enough to change every frame's models.
     medium_admin_user_ids: str = Field(default="", alias="MEDIUM_ADMIN_USER_IDS")
+    # /metrics: with a token, scrapers send ``Authorization: Bearer <token>``; without one, only
+    # loopback peers are answered.
+    medium_metrics_token: SecretStr | None = Field(default=None, alias="MEDIUM_METRICS_TOKEN")
+    # Browser origins allowed to call the API cross-origin (comma-separated); empty: CORS off.
+    medium_cors_origins: str = Field(default="", alias="MEDIUM_CORS_ORIGINS")
+
+    def dev_secret_on(self, host: str) -> str | None:
+        """Why serving on ``host`` is refused (the development JWT secret on a non-loopback
+        interface: anyone who reads this repository could mint tokens), else None."""
+        if is_loopback(host) or self.medium_jwt_secret.get_secret_value() != DEV_JWT_SECRET:
+            return None
+        return (f"refusing to bind {host}: MEDIUM_JWT_SECRET is the development secret, which anyone "
+                "can read in the source; set MEDIUM_JWT_SECRET (e.g. `export MEDIUM_JWT_SECRET=$(openssl "
+                "rand -hex 32)`) or bind 127.0.0.1")
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [o.strip() for o in self.medium_cors_origins.split(",") if o.strip()]
 
     @field_validator("medium_admin_user_ids")
     @classmethod

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from api import schemas
 from api.deps import GatewayDep, MetricsDep, RegistryDep, SettingsDep, StoreDep
-from synthesis.errors import MediumError
+from synthesis.errors import Forbidden, MediumError, Unauthorized
+from synthesis.settings import Settings, is_loopback
 
 router = APIRouter(tags=["plumbing"])
 HEALTH_TIMEOUT = 2.0
@@ -25,9 +27,29 @@ async def health(st: StoreDep) -> JSONResponse:
     return JSONResponse({"status": "ok", "database": "ok"})
 
 
-@router.get("/metrics", response_class=PlainTextResponse)
-async def metrics(st: StoreDep, registry: RegistryDep, gateway: GatewayDep, m: MetricsDep) -> PlainTextResponse:
+def _may_scrape(request: Request, settings: Settings) -> None:
+    """With ``MEDIUM_METRICS_TOKEN`` set, the scraper sends it as a bearer token; without it,
+    only loopback peers are answered (a reverse proxy on the same host counts as loopback: set
+    the token when one is in front)."""
+    token = settings.medium_metrics_token
+    if token is not None:
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(),
+                                                                 token.get_secret_value().encode()):
+            raise Unauthorized("/metrics needs Authorization: Bearer <MEDIUM_METRICS_TOKEN>")
+        return
+    peer = request.client.host if request.client else ""
+    if not is_loopback(peer):
+        raise Forbidden("/metrics answers loopback only unless MEDIUM_METRICS_TOKEN is set")
+
+
+@router.get("/metrics", response_class=PlainTextResponse,
+            responses={401: {"description": "MEDIUM_METRICS_TOKEN is set and the bearer token is missing or wrong"},
+                       403: {"description": "no MEDIUM_METRICS_TOKEN and the peer is not loopback"}})
+async def metrics(request: Request, st: StoreDep, registry: RegistryDep, gateway: GatewayDep, m: MetricsDep,
+                  settings: SettingsDep) -> PlainTextResponse:
     """Prometheus text exposition format 0.0.4."""
+    _may_scrape(request, settings)
     return PlainTextResponse(await m.render(st, registry, gateway),
                              media_type="text/plain; version=0.0.4; charset=utf-8")
 

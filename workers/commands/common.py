@@ -11,6 +11,7 @@ from rich.console import Console
 
 from synthesis import migrations, store
 from synthesis.errors import MediumError
+from synthesis.settings import Settings
 
 console = Console(stderr=True)
 
@@ -22,6 +23,14 @@ def fail(exc: BaseException, code: int = 2) -> NoReturn:
     """Print ``exc`` as a one-line error and exit with ``code`` (2: bad input)."""
     console.print(f"[bold red]error:[/] {exc}")
     raise typer.Exit(code)
+
+
+def refuse_public_dev_secret(settings: Settings, host: str) -> None:
+    """Exit 2 before serving on a non-loopback ``host`` with the development JWT secret."""
+    reason = settings.dev_secret_on(host)
+    if reason:
+        console.print(f"[bold red]error:[/] {reason}")
+        raise typer.Exit(2)
 
 
 def run(coro: Any) -> Any:

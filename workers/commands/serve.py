@@ -11,7 +11,7 @@ import typer
 from synthesis import store
 from synthesis.settings import Settings
 from workers import runtime
-from workers.commands.common import DatabaseOpt, console, prepare_database, run
+from workers.commands.common import DatabaseOpt, console, prepare_database, refuse_public_dev_secret, run
 
 
 def migrate(database_url: DatabaseOpt = None) -> None:
@@ -93,6 +93,7 @@ def up(
     from workers.supervisor import Child, Supervisor, medium_argv
 
     settings = Settings()
+    refuse_public_dev_secret(settings, host)
     runtime.setup_logging(settings.medium_log_level)
     with runtime.database_url(settings, database_url) as db:
         run(prepare_database(db.url))
@@ -117,6 +118,7 @@ def api_command(
     from api.app import create_app, redact_tokens_in_server_logs
 
     settings = Settings()
+    refuse_public_dev_secret(settings, host)
     runtime.setup_logging(settings.medium_log_level)
     redact_tokens_in_server_logs()
     with runtime.database_url(settings, database_url) as db:
