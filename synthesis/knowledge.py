@@ -25,6 +25,15 @@ from synthesis.types import (
 )
 
 
+def known_affiliations(viewer_ids: Iterable[UUID], memberships: Iterable[Membership]) -> set[UUID]:
+    """The affiliations the characters ``viewer_ids`` may know exist: those one of them is a
+    member of (hidden or not) and those with a public member. A group whose only members are
+    hidden is unknown to everyone else: its existence is the secret. The prompts and the API's
+    views use this; RLS applies the same rule (``medium_affiliation_known``)."""
+    viewers = set(viewer_ids)
+    return {m.affiliation_id for m in memberships if m.character_id in viewers or not m.hidden}
+
+
 def build_knowledge(viewer_id: UUID, characters: Iterable[Character],
                     affiliations: Iterable[Affiliation], memberships: Iterable[Membership]
                     ) -> Knowledge:
@@ -40,7 +49,7 @@ def build_knowledge(viewer_id: UUID, characters: Iterable[Character],
     for m in members:
         if m.character_id != viewer_id and not m.hidden:
             public_by_char.setdefault(m.character_id, []).append(m.affiliation_id)
-    visible_affs = set(mine) | {a for ids in public_by_char.values() for a in ids}
+    visible_affs = known_affiliations({viewer_id}, members)
 
     me_view = PersonView(
         handle=me.handle, name=me.name, universal=me.universal, external=me.external,

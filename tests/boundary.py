@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from uuid import UUID
 
+from synthesis.compile import brief
 from synthesis.types import Affiliation, Character, Membership
 
 
@@ -36,12 +37,16 @@ def assert_boundary(directive: str, viewer_id: UUID, characters: Sequence[Charac
     mine = {m.affiliation_id for m in members if m.character_id == viewer_id}
     affs = {a.id: a for a in affiliations}
 
+    own_briefs = {brief(t) for t in (solids or {}).get(viewer_id, [])}
     for other in characters:
         if other.id == viewer_id:
             continue
         assert other.internal not in directive, f"{where} contains {other.name}'s internal"
         for text in (solids or {}).get(other.id, []):
             assert text not in directive, f"{where} contains {other.name}'s solid {text[:60]!r}"
+            # a prompt shows a narrative in brief (compile.brief): not that either, unless the
+            # viewer's own narrative reads the same (the scripted narrator's stock sentences)
+            assert brief(text) in own_briefs or brief(text) not in directive, f"{where} contains {other.name}'s solid in brief {text[:60]!r}"
 
     for a in affiliations:
         if a.id not in mine or shared:

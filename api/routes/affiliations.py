@@ -11,8 +11,10 @@ from fastapi import APIRouter, Response, status
 
 from api import schemas
 from api.deps import CurrentUser, StoreDep, User
+from synthesis import knowledge
 from synthesis.errors import NotFound
 from synthesis.store_api import ApiStore
+from synthesis.types import Membership
 
 router = APIRouter(prefix="/frames/{frame_id}/affiliations", tags=["affiliations"])
 
@@ -23,7 +25,12 @@ async def public_affiliations(st: ApiStore, user: User, frame_id: UUID) -> list[
         if role is None:
             raise NotFound("frame not found", field="frame_id")
         affs = await st.visible_affiliations(conn, frame_id)
-        _, memberships = await st.visible_cast(conn, frame_id)
+        characters, memberships = await st.visible_cast(conn, frame_id)
+    if role != "gm":  # RLS already hides the rest; the rule itself is the knowledge code's
+        mine = {c.id for c in characters if c.user_id == user.id}
+        visible = [Membership.model_validate({**m, "frame_id": frame_id}) for m in memberships]
+        known = knowledge.known_affiliations(mine, visible)
+        affs = [a for a in affs if a.id in known]
     internals = await st.affiliation_internals(frame_id, user.id, gm=role == "gm")
     members: dict[UUID, list[UUID]] = {}
     for m in memberships:
