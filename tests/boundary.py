@@ -46,7 +46,9 @@ def assert_boundary(directive: str, viewer_id: UUID, characters: Sequence[Charac
             assert text not in directive, f"{where} contains {other.name}'s solid {text[:60]!r}"
             # a prompt shows a narrative in brief (compile.brief): not that either, unless the
             # viewer's own narrative reads the same (the scripted narrator's stock sentences)
-            assert brief(text) in own_briefs or brief(text) not in directive, f"{where} contains {other.name}'s solid in brief {text[:60]!r}"
+            shown = brief(text)
+            assert shown in own_briefs or shown not in directive, \
+                f"{where} contains {other.name}'s solid in brief {text[:60]!r}"
 
     for a in affiliations:
         if a.id not in mine or shared:
