@@ -6,12 +6,17 @@ import json
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import error_body
 from synthesis.errors import RateLimited
+
+if TYPE_CHECKING:
+    from synthesis.store_api import ApiStore
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -98,33 +103,36 @@ class Timing:
             self.observe(scope["method"], route, status, time.perf_counter() - t0)
 
 
+@dataclass(frozen=True)
+class Bucket:
+    """A token bucket: ``rate`` tokens a second, at most ``burst`` banked (the decision; the
+    state lives in Postgres, see ``RateLimiter``)."""
+
+    rate: float
+    burst: int
+
+    def spend(self, tokens: float, elapsed: float) -> tuple[float, float]:
+        """Spend one token from a bucket that held ``tokens`` ``elapsed`` seconds ago:
+        ``(tokens left, 0.0)``, or, refused, ``(tokens now, seconds until one is there)``."""
+        now = min(float(self.burst), tokens + max(0.0, elapsed) * self.rate)
+        if now < 1.0:
+            return now, (1.0 - now) / self.rate
+        return now - 1.0, 0.0
+
+
 class RateLimiter:
-    """A token bucket per user: ``rate`` tokens a second, at most ``burst`` banked."""
+    """The per-user limit, shared by every API replica: each user's bucket is a row of
+    ``rate_buckets``, locked for the decision, so N replicas allow the limit once, not N times
+    (one short transaction per submission)."""
 
-    MAX_USERS = 10_000
+    def __init__(self, rate: float, burst: int):
+        self.bucket = Bucket(rate, burst)
 
-    def __init__(self, rate: float, burst: int, *, now: Callable[[], float] = time.monotonic):
-        self.rate = rate
-        self.burst = burst
-        self.now = now
-        self._buckets: dict[UUID, tuple[float, float]] = {}
-
-    def take(self, user_id: UUID, *, what: str = "liquid submissions") -> None:
+    async def take(self, st: ApiStore, user_id: UUID, *, what: str = "liquid submissions") -> None:
         """Spend one token or raise ``RateLimited`` with the seconds until one is available."""
-        now = self.now()
-        tokens, last = self._buckets.get(user_id, (float(self.burst), now))
-        tokens = min(float(self.burst), tokens + (now - last) * self.rate)
-        if tokens < 1.0:
-            wait = (1.0 - tokens) / self.rate
-            self._buckets[user_id] = (tokens, now)
+        wait = await st.rate_take(user_id, float(self.bucket.burst), self.bucket.spend)
+        if wait > 0:
+            b = self.bucket
             raise RateLimited(
-                f"user {user_id} made too many {what}: at most {self.rate:g}/s with bursts of {self.burst}; "
+                f"user {user_id} made too many {what}: at most {b.rate:g}/s with bursts of {b.burst}; "
                 f"retry after {math.ceil(wait * 1000)} ms", retry_after=wait, field="user_id")
-        self._buckets[user_id] = (tokens - 1.0, now)
-        if len(self._buckets) > self.MAX_USERS:
-            self._prune(now)
-
-    def _prune(self, now: float) -> None:
-        full = [u for u, (t, last) in self._buckets.items() if t + (now - last) * self.rate >= self.burst]
-        for u in full:
-            del self._buckets[u]

@@ -6,7 +6,7 @@ Split from ``store.py`` to keep modules small; it talks to the database only thr
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -42,6 +42,17 @@ class ApiStore(Store):
 
     async def ping(self) -> None:
         await self._fetchval("api_ping")
+
+    async def rate_take(self, user_id: UUID, full: float,
+                        decide: Callable[[float, float], tuple[float, float]]) -> float:
+        """One rate-limit decision for ``user_id``: its bucket row (``full`` tokens when new) is
+        locked, ``decide(tokens, elapsed seconds)`` returns ``(tokens, wait)``, the tokens are
+        stored; returns ``wait`` (0: allowed). The database clock times every replica alike."""
+        async with self.transaction() as conn:
+            row = await self._fetchrow("api_rate_bucket_lock", user_id, full, conn=conn)
+            tokens, wait = decide(float(row["tokens"]), float(row["elapsed"]))
+            await self._fetchval("api_rate_bucket_save", user_id, tokens, conn=conn)
+        return wait
 
     @asynccontextmanager
     async def as_gm(self, user_id: UUID, frame_id: UUID) -> AsyncIterator[Connection]:

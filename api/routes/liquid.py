@@ -42,7 +42,7 @@ async def submit_liquid(frame_id: UUID, body: schemas.LiquidCreate, user: Curren
     interruptive, targets). ``commit: true`` also commits it: it opens or joins the
     character's window and ``timer_expires_at`` is set. With ``client_key``, a retry returns
     the first submission with 200 (and commits it if asked and still a draft)."""
-    limiter.take(user.id)
+    await limiter.take(st, user.id)
     await require_member(st, user, frame_id)
     try:
         sub = await liquid.submit(st, registry, frame_id=frame_id, character_id=body.character_id,

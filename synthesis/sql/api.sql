@@ -164,3 +164,13 @@ SELECT count(*) AS calls,
        coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY llm_ms), 0) AS p50_ms
 FROM public.solid
 WHERE ($1::uuid IS NULL OR frame_id = $1);
+
+-- name: api_rate_bucket_lock
+-- The caller's rate-limit bucket ($2 tokens when new), locked until the transaction ends, and
+-- the seconds since it was last written, by the database clock.
+INSERT INTO public.rate_buckets AS b (user_id, tokens, updated_at) VALUES ($1, $2, clock_timestamp())
+ON CONFLICT (user_id) DO UPDATE SET user_id = b.user_id
+RETURNING b.tokens, extract(epoch FROM clock_timestamp() - b.updated_at)::float8 AS elapsed;
+
+-- name: api_rate_bucket_save
+UPDATE public.rate_buckets SET tokens = $2, updated_at = clock_timestamp() WHERE user_id = $1;

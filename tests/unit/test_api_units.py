@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
 from api.app import RedactTokens
-from api.middleware import RateLimiter
+from api.middleware import Bucket
 from api.schemas import FrameUpdate
 from synthesis import store
-from synthesis.errors import RateLimited
 
 
 def test_every_sql_file_is_loaded_and_names_stay_unique(tmp_path: Path) -> None:
@@ -30,24 +28,19 @@ def test_every_sql_file_is_loaded_and_names_stay_unique(tmp_path: Path) -> None:
 
 
 def test_token_bucket() -> None:
-    now = [100.0]
-    limiter = RateLimiter(2.0, 3, now=lambda: now[0])
-    user, other = uuid.uuid4(), uuid.uuid4()
+    bucket = Bucket(2.0, 3)
+    tokens = 3.0
     for _ in range(3):
-        limiter.take(user)
-    with pytest.raises(RateLimited) as err:
-        limiter.take(user)
-    assert err.value.retry_after == pytest.approx(0.5) and err.value.field == "user_id"
-    limiter.take(other)  # buckets are per user
-    now[0] += 0.5
-    limiter.take(user)
-    with pytest.raises(RateLimited):
-        limiter.take(user)
-    now[0] += 100
-    for _ in range(3):  # refills to the burst, not beyond
-        limiter.take(user)
-    with pytest.raises(RateLimited):
-        limiter.take(user)
+        tokens, wait = bucket.spend(tokens, 0.0)
+        assert wait == 0.0
+    tokens, wait = bucket.spend(tokens, 0.0)
+    assert wait == pytest.approx(0.5) and tokens == pytest.approx(0.0)  # refused: nothing spent
+    tokens, wait = bucket.spend(tokens, 0.5)  # half a second refills one token
+    assert wait == 0.0
+    assert bucket.spend(tokens, 0.0)[1] > 0
+    tokens = bucket.spend(tokens, 100.0)[0] + 1.0  # refills to the burst, not beyond
+    assert tokens == pytest.approx(3.0)
+    assert bucket.spend(0.0, -5.0)[1] == pytest.approx(0.5)  # a clock step backwards refills nothing
 
 
 def test_tokens_are_redacted_from_server_logs() -> None:
