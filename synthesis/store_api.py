@@ -50,6 +50,8 @@ class ApiStore(Store):
         stored; returns ``wait`` (0: allowed). The database clock times every replica alike."""
         async with self.transaction() as conn:
             row = await self._fetchrow("api_rate_bucket_lock", user_id, full, conn=conn)
+            if row is None:  # INSERT … ON CONFLICT DO UPDATE … RETURNING always returns the row
+                raise errors.DatabaseUnavailable("rate bucket: no row returned")
             tokens, wait = decide(float(row["tokens"]), float(row["elapsed"]))
             await self._fetchval("api_rate_bucket_save", user_id, tokens, conn=conn)
         return wait
