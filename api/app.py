@@ -24,7 +24,7 @@ from api.middleware import MAX_BODY_BYTES, BodyLimit, RateLimiter, Timing
 from api.routes import affiliations, characters, frames, gm, liquid, models, plumbing, reading
 from api.routes import realtime as realtime_routes
 from api.schemas import ERROR_RESPONSES
-from synthesis import installed, store, store_api
+from synthesis import auth, installed, store, store_api
 from synthesis.clock import Clock, SystemClock
 from synthesis.errors import DatabaseUnavailable, NotFound
 from synthesis.llm.registry import Registry
@@ -73,6 +73,7 @@ def create_app(settings: Settings, *, pool: Any = None, llm: Registry | None = N
     app = FastAPI(title="medium", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.metrics = Metrics()
+    app.state.verifier = auth.Verifier.from_settings(settings)
     app.state.limiter = RateLimiter(settings.medium_rate_limit, settings.medium_rate_burst)
     errors.install(app)
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)

@@ -66,11 +66,13 @@ MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]
 
 
-def current_user(settings: SettingsDep,
+def current_user(request: Request,
                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> User:
-    """The bearer token's user. Missing, expired or forged → 401 (``Unauthorized``)."""
+    """The bearer token's user. Missing, expired or forged → 401 (``Unauthorized``). A sync
+    dependency: FastAPI runs it in its thread pool, so a JWKS fetch never blocks the loop."""
     token = credentials.credentials if credentials else None
-    claims = auth.verify_token(settings.medium_jwt_secret.get_secret_value(), token)
+    verifier: auth.Verifier = request.app.state.verifier
+    claims = verifier.verify(token)
     return User(id=claims.sub, claims=claims.raw)
 
 

@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     medium_jwt_secret: SecretStr = Field(
         default=SecretStr(DEV_JWT_SECRET), alias="MEDIUM_JWT_SECRET"
     )
+    # Supabase Auth: asymmetric tokens verified against the project's JWKS (see synthesis/auth.py).
+    medium_jwks_url: str | None = Field(default=None, alias="MEDIUM_JWKS_URL")
+    supabase_url: str | None = Field(default=None, alias="SUPABASE_URL")
+    medium_jwt_issuer: str | None = Field(default=None, alias="MEDIUM_JWT_ISSUER")
     medium_secret_key: SecretStr | None = Field(default=None, alias="MEDIUM_SECRET_KEY")
     # LLM: "scripted" (offline default), "openai:<model>", "anthropic:<model>".
     medium_llm: str | None = Field(default=None, alias="MEDIUM_LLM")
@@ -79,6 +83,22 @@ class Settings(BaseSettings):
         return (f"refusing to bind {host}: MEDIUM_JWT_SECRET is the development secret, which anyone "
                 "can read in the source; set MEDIUM_JWT_SECRET (e.g. `export MEDIUM_JWT_SECRET=$(openssl "
                 "rand -hex 32)`) or bind 127.0.0.1")
+
+    @property
+    def jwks_url(self) -> str | None:
+        """``MEDIUM_JWKS_URL``, else Supabase Auth's key set under ``SUPABASE_URL``, else None."""
+        if self.medium_jwks_url:
+            return self.medium_jwks_url
+        if self.supabase_url:
+            return f"{self.supabase_url.rstrip('/')}/auth/v1/.well-known/jwks.json"
+        return None
+
+    @property
+    def jwt_issuer(self) -> str | None:
+        """``MEDIUM_JWT_ISSUER``, else Supabase Auth's issuer under ``SUPABASE_URL``."""
+        if self.medium_jwt_issuer:
+            return self.medium_jwt_issuer
+        return f"{self.supabase_url.rstrip('/')}/auth/v1" if self.supabase_url else None
 
     @property
     def cors_origins(self) -> list[str]:

@@ -10,7 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from api.realtime import CLOSE_BAD_TOKEN, CLOSE_NO_FRAME, CLOSE_NOT_MEMBER, Gateway
-from synthesis import auth, store_api
+from synthesis import store_api
 from synthesis.errors import MediumError, Unauthorized
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ async def frame_socket(websocket: WebSocket, frame_id: str, token: str | None = 
     state = websocket.app.state
     await websocket.accept()
     try:
-        claims = auth.verify_token(state.settings.medium_jwt_secret.get_secret_value(), token)
+        claims = await state.verifier.averify(token)
     except Unauthorized as exc:
         await websocket.close(CLOSE_BAD_TOKEN, exc.message[:120])
         return
