@@ -120,7 +120,9 @@ class Metrics:
                            ("messages", "Messages queued to WebSocket clients."),
                            ("reconnects", "Gateway listener reconnections."),
                            ("slow_closes", "Clients closed with 4408 (too slow)."),
-                           ("poll_catchups", "Frames caught up by the poll fallback, not a NOTIFY.")):
+                           ("poll_catchups", "Frames caught up by the poll fallback, not a NOTIFY."),
+                           ("deltas", "narrative_delta messages queued to WebSocket clients."),
+                           ("bad_deltas", "Malformed narrative_delta NOTIFYs dropped.")):
             metric(f"medium_gateway_{key}_total", "counter", help_, [("", gateway.counters[key])])
         return "\n".join(out) + "\n"
 

@@ -1,10 +1,13 @@
 """The realtime gateway: ``WS /frames/{id}/ws?token=…&since=<cursor>`` (DESIGN §7).
 
-One dedicated LISTEN connection per API process, on ``medium_events_v1``, whatever the number
-of clients. A NOTIFY carries ``{frame_id, seq}``; the gateway then reads the frame's new
-``events`` rows in batches and the rows they name, once per batch, and fans each message out
-by the event's audience: outcomes and frame events to every member, a narrative, timer or
-liquid event to its audience (its own user), everything to the GM.
+One dedicated LISTEN connection per API process, on ``medium_events_v1`` and
+``medium_narrative_delta_v1``, whatever the number of clients. An events NOTIFY carries
+``{frame_id, seq}``; the gateway then reads the frame's new ``events`` rows in batches and the
+rows they name, once per batch, and fans each message out by the event's audience: outcomes
+and frame events to every member, a narrative, timer or liquid event to its audience (its own
+user), everything to the GM. A delta NOTIFY (a narrative chunk while a Medium writes it) goes
+straight to the owner's and the GM's sockets of that frame (``api.live``): ephemeral, no
+event, no cursor, nothing to replay after a reconnect.
 
 Where things live: the feeds, each client's backlog and the fan-out are ``api.realtime_feeds``
 (with the no-gap, no-duplicate contract); the message texts are ``api.realtime_messages``
@@ -26,10 +29,12 @@ from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
 
+from api import live
 from api.realtime_feeds import CLOSE_BAD_TOKEN, CLOSE_NO_FRAME, CLOSE_NOT_MEMBER, QUEUE_SIZE, Feeds
 from synthesis import store_api
 from synthesis.errors import MediumError
 from synthesis.listener import Listener
+from synthesis.narrative_stream import DELTA_CHANNEL
 from workers import presence
 
 # The close codes the WebSocket route uses, re-exported with the gateway.
@@ -54,9 +59,9 @@ class Gateway(Feeds):
         self.poll_seconds = poll_seconds
         # No health check: the termination callback and the poll suffice, and LISTEN stays the
         # connection's last statement (how pg_stat_activity shows the gateway).
-        self.listener = Listener(dsn, CHANNEL, self._on_notify, on_connect=self._on_listen,
-                                 name="gateway", application_name=APPLICATION_NAME,
-                                 health_seconds=None) if dsn else None
+        self.listener = Listener(dsn, CHANNEL, self._on_notify, more={DELTA_CHANNEL: self._on_delta},
+                                 on_connect=self._on_listen, name="gateway",
+                                 application_name=APPLICATION_NAME, health_seconds=None) if dsn else None
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
@@ -109,6 +114,17 @@ class Gateway(Feeds):
         feed = self.feeds.get(frame_id)
         if feed is not None and seq > feed.last_seq:
             self.kick(frame_id)
+
+    def _on_delta(self, payload: str) -> None:
+        """A narrative chunk: queued at once for the frame's owner and GM sockets; a bad
+        payload is logged (``live.parse``) and dropped."""
+        doc = live.parse(payload)
+        if doc is None:
+            self.counters["bad_deltas"] += 1
+            return
+        feed = self.feeds.get(doc["frame_id"])
+        if feed is not None:
+            self.counters["deltas"] += live.deliver(doc, list(feed.clients))
 
     async def _poll(self) -> None:
         while True:

@@ -24,7 +24,7 @@ from uuid import UUID
 
 from fastapi import WebSocket, WebSocketDisconnect
 
-from api import realtime_messages
+from api import live, realtime_messages
 from api.realtime_messages import Texts
 from synthesis import store_api
 from synthesis.errors import MediumError
@@ -36,7 +36,8 @@ QUEUE_SIZE = 1000
 BATCH = 500
 SEND_TIMEOUT = 10.0
 CLOSE_BAD_TOKEN, CLOSE_NOT_MEMBER, CLOSE_NO_FRAME, CLOSE_TOO_SLOW = 4401, 4403, 4404, 4408
-# A queue item with a negative cursor closes the client: code = -cursor, reason = the text.
+# A queue item with a negative cursor closes the client: code = -cursor, reason = the text;
+# one with cursor ``live.EPHEMERAL`` (0) is a narrative_delta, sent as is (api/live.py).
 
 
 @dataclass(eq=False)
@@ -81,7 +82,8 @@ class Feeds:
         self.queue_size = queue_size
         self.feeds: dict[UUID, Feed] = {}
         self.counters = dict.fromkeys(
-            ("notifications", "messages", "reconnects", "slow_closes", "poll_catchups"), 0)
+            ("notifications", "messages", "reconnects", "slow_closes", "poll_catchups", "deltas",
+             "bad_deltas"), 0)
 
     def client_count(self, frame_id: UUID | None = None) -> int:
         if frame_id is not None:
@@ -171,6 +173,9 @@ class Feeds:
             if cursor < 0:
                 await client.ws.close(-cursor, text)
                 return
+            if cursor == live.EPHEMERAL:  # a narrative_delta: sent as is, moving no cursor
+                await self._send(client, text)
+                continue
             if cursor <= client.sent:
                 continue  # already sent with the backlog
             await self._send(client, text)

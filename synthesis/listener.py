@@ -1,15 +1,19 @@
 """One dedicated LISTEN connection that reconnects by itself (STYLE §7: NOTIFY wakes; the poll
 guarantees progress).
 
-The gateway (``medium_events_v1``) and the worker (``medium_windows_v1``) each run one.
+The gateway (``medium_events_v1``, and ``medium_narrative_delta_v1`` on the same connection)
+and the worker (``medium_windows_v1``) each run one.
 
 Contract of ``Listener.run()`` (it returns only by cancellation):
 
 - Connect with ``store.connect`` (its own connection, never a pooled one), LISTEN on
-  ``channel``, then call ``on_connect``, the catch-up hook, after EVERY successful connect,
-  the first one included: notifications sent while there was no connection are lost, so the
-  hook replays or re-polls whatever they would have announced.
-- ``on_notify(payload)`` runs on the event loop for each notification; it must not block.
+  ``channel`` (and on every channel of ``more``, on the same connection), then call
+  ``on_connect``, the catch-up hook, after EVERY successful connect, the first one included:
+  notifications sent while there was no connection are lost, so the hook replays or re-polls
+  whatever they would have announced (an ephemeral channel, such as the narrative deltas, has
+  nothing to replay).
+- ``on_notify(payload)`` runs on the event loop for each notification on ``channel``, and
+  ``more[c](payload)`` for each on ``c``; they must not block.
 - The connection counts as lost when the server or the socket ends it (asyncpg's termination
   callback) or, with ``health_seconds``, when a ``SELECT 1`` sent after that many quiet seconds
   fails or takes longer than ``health_seconds``: a half-open TCP connection says nothing by
@@ -26,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from synthesis import store
@@ -34,23 +38,27 @@ from synthesis import store
 log = logging.getLogger(__name__)
 
 Hook = Callable[[], None]
+OnNotify = Callable[[str], None]
 
 
 class Listener:
-    """A LISTEN connection on ``channel`` that reconnects with backoff (see the module doc).
+    """A LISTEN connection on ``channel`` (and the channels of ``more``, each with its own
+    handler) that reconnects with backoff (see the module doc).
 
     ``name`` prefixes the structured log actions (``<name>_listen``, ``<name>_listener_lost``,
     ``<name>_listen_failed``). ``connects`` counts successful connects and ``failures`` the
     connections lost or attempts failed; ``pid`` is the server pid while connected."""
 
-    def __init__(self, dsn: str, channel: str, on_notify: Callable[[str], None], *,
-                 on_connect: Hook | None = None, on_lost: Hook | None = None, name: str = "listener",
+    def __init__(self, dsn: str, channel: str, on_notify: OnNotify, *,
+                 more: Mapping[str, OnNotify] | None = None, on_connect: Hook | None = None,
+                 on_lost: Hook | None = None, name: str = "listener",
                  application_name: str | None = None, health_seconds: float | None = 5.0,
                  min_backoff: float = 0.1, max_backoff: float = 5.0,
                  sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep):
         self.dsn = dsn
         self.channel = channel
         self.on_notify = on_notify
+        self.handlers: dict[str, OnNotify] = {channel: on_notify, **(more or {})}
         self.on_connect = on_connect
         self.on_lost = on_lost
         self.name = name
@@ -73,13 +81,14 @@ class Listener:
                 conn = await store.connect(self.dsn, application_name=self.application_name)
                 lost = asyncio.Event()
                 conn.add_termination_listener(lambda _c, lost=lost: lost.set())
-                await conn.add_listener(self.channel, self._notified)
+                for channel in self.handlers:
+                    await conn.add_listener(channel, self._notified)
                 self.pid = conn.get_server_pid()
                 self.connects += 1
                 self.connected.set()
                 backoff = self.min_backoff
                 log.info(f"{self.name} listening", extra={
-                    "action": f"{self.name}_listen", "channel": self.channel, "pid": self.pid})
+                    "action": f"{self.name}_listen", "channel": ",".join(self.handlers), "pid": self.pid})
                 if self.on_connect is not None:
                     self.on_connect()
                 await self._until_lost(conn, lost)
@@ -117,8 +126,8 @@ class Listener:
             if not lost.is_set() and not await self.healthy(conn):
                 return
 
-    def _notified(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
-        self.on_notify(payload)
+    def _notified(self, _conn: Any, _pid: int, channel: str, payload: str) -> None:
+        self.handlers.get(channel, self.on_notify)(payload)
 
 
 async def _close(conn: Any) -> None:

@@ -159,11 +159,15 @@ async def preview(st: Store, registry: Registry, frame_id: UUID, character_id: U
 
 async def synthesize(st: Store, registry: Registry, frame_id: UUID, window_id: UUID, *,
                      now: datetime | None = None, clock: Clock | None = None,
-                     time_scale: float = 1.0, live: bool = False) -> SynthesisResult:
+                     time_scale: float = 1.0, live: bool = False,
+                     on_delta: Delta | None = None) -> SynthesisResult:
     """Run one window's Medium end to end. Raises on LLM/parse failure; writes nothing then.
 
     ``live``: stream the narrative, as it is written, to its owner and the GM (personal mode;
-    ``narrative_delta`` NOTIFYs, see ``narrative_stream.DeltaPublisher``).
+    ``narrative_delta`` NOTIFYs, see ``narrative_stream.DeltaPublisher``). ``on_delta`` also
+    gets each narrative chunk, in process (``medium eval`` times its first token with it); either
+    makes the call stream. ``timings["first_token"]``, when something streamed, is the seconds
+    from the start of this call to the first narrative chunk.
 
     The route's timestamps (window completed, liquid resolved, interrupt and perceive windows
     opened) are the moment of routing: ``clock.now()`` read after the LLM call, or ``now``."""
@@ -182,13 +186,23 @@ async def synthesize(st: Store, registry: Registry, frame_id: UUID, window_id: U
                                 character_id=inp.character_id, user_id=me.user_id)
                  if live and inp.mode == "personal" else None)
     sending = asyncio.create_task(publisher.run(), name=f"deltas:{window_id}") if publisher else None
+    sinks = [sink for sink in (publisher, on_delta) if sink is not None]
+    first_token: list[float] = []
+
+    def narrative(text: str) -> None:
+        if not first_token:
+            first_token.append(time.perf_counter())
+        for sink in sinks:
+            sink(text)
+
+    tap = narrative if sinks else None
     try:
         if (doc["frame"] or {}).get("outcome_mode") == "blind":
             out, repaired, usage, directive = await complete_blind(llm, model, inp, json_mode=json_mode,
-                                                                   on_narrative=publisher)
+                                                                   on_narrative=tap)
         else:
             out, repaired, usage = await complete_and_parse(llm, model, messages, inp, json_mode=json_mode,
-                                                            on_narrative=publisher)
+                                                            on_narrative=tap)
     finally:
         if publisher is not None and sending is not None:
             publisher.close()
@@ -201,14 +215,18 @@ async def synthesize(st: Store, registry: Registry, frame_id: UUID, window_id: U
     plan = await apply(st, inp, result, now=routed_at, time_scale=time_scale)
     routed = plan.summary()
     t3 = time.perf_counter()
+    timings = {"gather": t1 - t0, "llm": t2 - t1, "route": t3 - t2}
+    if first_token:
+        timings["first_token"] = first_token[0] - t0
     log.info("synthesized", extra={
         "action": "synthesize", "frame_id": str(frame_id), "window_id": str(window_id),
         "character_id": str(inp.character_id), "routed": routed.get("routed"),
         "gather_ms": round((t1 - t0) * 1000, 2), "llm_ms": round((t2 - t1) * 1000, 2),
-        "route_ms": round((t3 - t2) * 1000, 2), "repaired": repaired, "redacted": out.redacted})
+        "route_ms": round((t3 - t2) * 1000, 2), "repaired": repaired, "redacted": out.redacted,
+        "first_token_ms": round(timings["first_token"] * 1000, 2) if first_token else None})
     return SynthesisResult(
         window_id=window_id, routed=bool(routed.get("routed")),
         outcome_id=UUID(routed["outcome_id"]) if routed.get("outcome_id") else None,
         solid_id=UUID(routed["solid_id"]) if routed.get("solid_id") else None,
         route=routed, input=inp, directive=directive, repaired=repaired,
-        timings={"gather": t1 - t0, "llm": t2 - t1, "route": t3 - t2})
+        timings=timings)

@@ -70,7 +70,7 @@ class Worker:
         claim_batch: int | None = None, lease_seconds: float = 30.0, poll_interval: float = 2.0,
         burst: bool = False, grace_seconds: float = 10.0, time_scale: float = 1.0,
         max_attempts: int = 4, retry_base: float = 1.0, handler: Handler | None = None,
-        listen: bool = True, parallel_claims: int = 2,
+        listen: bool = True, parallel_claims: int = 2, live: bool = True,
     ):
         self.st = st
         self.registry = registry
@@ -89,6 +89,7 @@ class Worker:
         self.handler: Handler = handler or self.synthesize
         self.listen = listen
         self.parallel_claims = parallel_claims
+        self.live = live  # stream each narrative to its owner and the GM while it is written
         self.stats = WorkerStats()
         self.in_flight: dict[Any, tuple[Window, asyncio.Task[None]]] = {}
         self._wake = asyncio.Event()
@@ -238,7 +239,7 @@ class Worker:
     async def synthesize(self, w: Window) -> Any:
         assert self.registry is not None, "a worker without a handler needs an LLM registry"
         result = await medium.synthesize(self.st, self.registry, w.frame_id, w.id,
-                                         clock=self.clock, time_scale=self.time_scale)
+                                         clock=self.clock, time_scale=self.time_scale, live=self.live)
         if result.route.get("interrupted") or result.route.get("perceive"):
             self.wake()  # an interrupt window is due now: start it within this tick
         return result

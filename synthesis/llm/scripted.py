@@ -128,11 +128,15 @@ OTHER_RESULT = {"success": "and it works", "partial": "with mixed luck",
 
 
 async def _stream(text: str, delay: float, sink: Delta) -> None:
-    """Send ``text`` in word-sized chunks spread evenly over the call's sampled latency."""
+    """Send ``text`` in word-sized chunks spread evenly over the call's sampled latency (paced
+    against the start, so the sleeps' own overhead does not add up: the whole reply takes
+    ``delay``, as an unstreamed call does)."""
     chunks = re.findall(r"\S+\s*|\s+", text) or [text]
-    for chunk in chunks:
-        if delay > 0:
-            await asyncio.sleep(delay / len(chunks))
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    for i, chunk in enumerate(chunks, 1):
+        if delay > 0 and (wait := start + delay * i / len(chunks) - loop.time()) > 0:
+            await asyncio.sleep(wait)
         sink(chunk)
 
 

@@ -129,7 +129,8 @@ class Reader:
                 self.messages.append(json.loads(raw))
 
     def seen(self) -> list[tuple[int, str]]:
-        return [(m["cursor"], m["type"]) for m in self.messages]
+        """The events received, as (cursor, type); ephemeral ``narrative_delta``s are not events."""
+        return [(m["cursor"], m["type"]) for m in self.messages if m["type"] != "narrative_delta"]
 
     def of(self, kind: str) -> list[dict[str, Any]]:
         return [m["data"] for m in self.messages if m["type"] == kind]

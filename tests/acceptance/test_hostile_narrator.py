@@ -91,8 +91,8 @@ async def test_no_player_receives_any_secret(st: store.Store, db_url: str, tmp_p
                 reader = readers[name]
                 own = str(cast.ids[name])
                 mine = [n for n in reader.of("narrative") if n["character_id"] == own]
-                shared_ws = [m for m in reader.messages
-                             if not (m["type"] == "narrative" and m["data"]["character_id"] == own)]
+                shared_ws = [m for m in reader.messages if not (
+                    m["type"] in ("narrative", "narrative_delta") and m["data"]["character_id"] == own)]
                 rest = {path: (await http.get(f"/frames/{cast.frame_id}/{path}", headers=bearer(user))).json()
                         for path in ("outcomes", "timers")}
                 assert len(rest["outcomes"]) == len(outcomes) and len(reader.of("outcome")) == len(outcomes)

@@ -1,6 +1,6 @@
 """`medium loadtest` end to end: real API, supervised workers (one SIGKILLed every 7 s), real
 HTTP + WebSocket players, and the DESIGN §5 invariants checked from the database and the
-players' logs (issue: Mos Eisley)."""
+players' logs (issue: Mos Eisley), and the time to first token."""
 
 from __future__ import annotations
 
@@ -50,5 +50,8 @@ async def test_loadtest_two_frames_with_worker_kills(db_url: str, tmp_path: Path
     assert doc["processes"]["workers"]["restarts"] >= 2  # and the supervisor restarted them
     for stage in STAGES:
         assert doc["latency_ms"][stage]["p50"] is not None
+    # time to first token: from a window's due time to its first narrative_delta at the owner
+    assert set(doc["first_token_ms"]) == {"p50", "p90", "p99", "max"}
+    assert doc["first_token_ms"]["p50"] is not None and doc["details"]["first_token"]["windows"] > 0
 
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

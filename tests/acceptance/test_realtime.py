@@ -35,7 +35,7 @@ async def delivered_exactly(st: store.Store, reader: Reader, user: UUID, frame_i
 
 
 async def _at_least(reader: Reader, n: int) -> bool:
-    return len(reader.messages) >= n
+    return len(reader.seen()) >= n
 
 
 async def play(s: Stack, st: store.Store, cast: Cast, names: tuple[str, ...], text: str) -> None:
@@ -93,7 +93,8 @@ async def test_players_and_gm_receive_what_they_may(st: store.Store, db_url: str
         gm = readers[cast.gm]
         assert [UUID(o["id"]) for o in gm.of("outcome")] == outcomes
         assert [UUID(n["id"]) for n in gm.of("narrative")] == [x.id for x in solids]
-        assert {m["type"] for m in gm.messages} == {"outcome", "narrative", "timer", "liquid", "frame"}
+        assert {m["type"] for m in gm.messages} == {"outcome", "narrative", "timer", "liquid", "frame",
+                                                    "narrative_delta"}
         rest = (await s.http.get(f"/frames/{cast.frame_id}/outcomes", headers=bearer(alda))).json()
         assert readers[alda].of("outcome") == rest  # data is the row exactly as REST returns it
         for r in readers.values():
@@ -108,7 +109,7 @@ async def test_reconnect_with_since_gets_exactly_the_missed(st: store.Store, db_
         first = await Reader.open(s.base, cast.frame_id, alda)
         await play(s, st, cast, ("Alda",), "I watch the door")
         await delivered_exactly(st, first, alda, cast.frame_id)
-        last = first.messages[-1]["cursor"]
+        last = first.seen()[-1][0]
         await first.close()
 
         # while Alda is away: two outcomes, one of them with her narrative

@@ -80,7 +80,8 @@ class Stack:
             time.sleep(0.1)
 
 
-def _start_stack(db_url: str, tmp_path: Path, time_scale: float) -> Stack:
+def _start_stack(db_url: str, tmp_path: Path, time_scale: float,
+                 worker_env: dict[str, str] | None = None) -> Stack:
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian chromium is not installed (make chromium)")
     env = _env(time_scale)
@@ -99,9 +100,11 @@ def _start_stack(db_url: str, tmp_path: Path, time_scale: float) -> Stack:
         "api": [sys.executable, "-m", "workers", "api", "--database-url", db_url, "--port", str(port)],
         "worker": [sys.executable, "-m", "workers", "worker", "--database-url", db_url],
     }
+    envs = {"api": env, "worker": {**env, **(worker_env or {})}}
     for name, argv in commands.items():
         with open(logs / f"{name}.log", "wb") as out:
-            stack.procs.append(subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT))
+            stack.procs.append(subprocess.Popen(argv, cwd=ROOT, env=envs[name], stdout=out,
+                                                stderr=subprocess.STDOUT))
     deadline = time.monotonic() + STARTUP_SECONDS
     while True:
         for name, p in zip(commands, stack.procs, strict=True):
@@ -140,8 +143,8 @@ def _stop(stack: Stack) -> None:
 def stack_factory(db_url: str, tmp_path: Path) -> Iterator[Any]:
     started: list[Stack] = []
 
-    def start(time_scale: float = 0.2) -> Stack:
-        s = _start_stack(db_url, tmp_path, time_scale)
+    def start(time_scale: float = 0.2, worker_env: dict[str, str] | None = None) -> Stack:
+        s = _start_stack(db_url, tmp_path, time_scale, worker_env)
         started.append(s)
         return s
 
@@ -190,4 +193,21 @@ new MutationObserver((records) => {
     }
   }
 }).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-state', 'data-interrupted']});
+"""
+
+
+# Records every text a narrative preview (article.streaming) shows, with whether the final
+# narrative of its window was on the page at that moment.
+STREAM_RECORDER = """
+window.__stream = [];
+new MutationObserver(() => {
+  for (const el of document.querySelectorAll('article.narrative.streaming')) {
+    const text = el.querySelector('.content').textContent;
+    const w = el.dataset.window;
+    const last = window.__stream.filter((e) => e.window === w).pop();
+    if (!text || (last && last.text === text)) continue;
+    const final = !!document.querySelector(`#narratives article.narrative[data-window="${w}"]:not(.streaming)`);
+    window.__stream.push({ window: w, text, final, where: el.closest('#narratives') ? 'story' : 'live' });
+  }
+}).observe(document, { subtree: true, childList: true, characterData: true });
 """

@@ -1,4 +1,4 @@
-"""The web client and GM view in a real browser, against a real API and worker (issue 6).
+"""The web client and GM view in a real browser, against a real API and worker (issues 6, 12).
 
 Each test runs ``medium api`` and ``medium worker`` as subprocesses on a fresh database with
 the Mos Eisley scenario, and drives Debian's Chromium. Waits are Playwright's auto-waiting
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
 
-from tests.browser.conftest import TIMER_RECORDER, Stack
+from tests.browser.conftest import STREAM_RECORDER, TIMER_RECORDER, Stack
 
 pytestmark = pytest.mark.browser
 
@@ -32,6 +32,7 @@ GUILD_SECRET = "Open contract: 5,000 credits"
 def open_page(browser: Browser, url: str, viewport: ViewportSize = DESKTOP) -> tuple[BrowserContext, Page]:
     ctx = browser.new_context(viewport=viewport)
     ctx.add_init_script(TIMER_RECORDER)
+    ctx.add_init_script(STREAM_RECORDER)
     page = ctx.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -55,7 +56,8 @@ def saw_countdown(page: Page) -> None:
 
 
 def narrative_ids(page: Page) -> list[str]:
-    ids: list[str] = page.locator("#narratives article.narrative").evaluate_all("els => els.map(e => e.dataset.id)")
+    ids: list[str] = page.locator("#narratives article.narrative[data-id]").evaluate_all(
+        "els => els.map(e => e.dataset.id)")
     return ids
 
 
@@ -208,12 +210,50 @@ def test_reconnect_catches_up_without_duplicates(browser: Browser, stack_factory
         before = len(of(stack, KESSA))
         act(kessa, "I nod to the bartender")
         after = stack.wait_for("Kessa's second narrative", lambda: len(of(stack, KESSA)) > before and of(stack, KESSA))
-        expect(kessa.locator("#narratives article.narrative")).to_have_count(len(after), timeout=WAIT)
+        # (final narratives only: a preview being written has no id yet)
+        expect(kessa.locator("#narratives article.narrative[data-id]")).to_have_count(len(after), timeout=WAIT)
         ids = narrative_ids(kessa)
         assert len(ids) == len(set(ids))
         assert set(ids) == {n["id"] for n in of(stack, KESSA)}
     finally:
         kctx.close()
+
+
+def test_the_player_page_renders_the_narrative_as_it_is_written(browser: Browser, stack_factory: Any,
+                                                                 artifacts: Path) -> None:
+    # The scripted narrator streams its reply over 2 s: word by word, a delta per batch.
+    stack = stack_factory(worker_env={"MEDIUM_LLM_LATENCY": "fixed:2s"})
+    kctx, kessa = open_page(browser, stack.player_url(KESSA))
+    gctx, gm = open_page(browser, stack.gm_url())
+    try:
+        act(kessa, "I slide into the corner booth and watch the door")
+        preview = kessa.locator("#narratives article.narrative.streaming")
+        expect(preview).to_be_visible(timeout=WAIT)
+        expect(preview.locator(".badge")).to_have_text("writing…")
+        shot(kessa, artifacts / "player-streaming-1440.png", DESKTOP)
+        story = stack.wait_for("Kessa's narrative", lambda: of(stack, KESSA))
+        final = kessa.locator(f'#narratives article.narrative[data-id="{story[0]["id"]}"]')
+        expect(final).to_be_visible(timeout=WAIT)
+        window_id = story[0]["window_id"]
+        # The final narrative replaced the preview of its window.
+        expect(kessa.locator(f'#narratives article.streaming[data-window="{window_id}"]')).to_have_count(0)
+        expect(kessa.locator("#narratives article.narrative[data-id]")).to_have_count(len(of(stack, KESSA)))
+
+        seen = [e for e in kessa.evaluate("() => window.__stream") if e["window"] == window_id]
+        texts = [e["text"] for e in seen]
+        assert len(texts) > 1, seen  # it grew while the narrator wrote
+        assert all(b.startswith(a) for a, b in zip(texts, texts[1:], strict=False))  # growing
+        assert not any(e["final"] for e in seen)  # every preview state came before the final
+        assert texts[-1] == final.locator(".content").text_content()  # and it ends as the final
+
+        # The GM saw the same window being written, in its "Being written" panel, then nothing.
+        expect(gm.locator("#live p.empty")).to_be_visible(timeout=WAIT)
+        gm_seen = [e for e in gm.evaluate("() => window.__stream") if e["window"] == window_id]
+        assert gm_seen and all(e["where"] == "live" for e in gm_seen)
+        assert gm_seen[-1]["text"] == texts[-1]
+    finally:
+        for c in (kctx, gctx):
+            c.close()
 
 
 def test_bad_input_shows_inline_errors(browser: Browser, stack: Stack, artifacts: Path) -> None:

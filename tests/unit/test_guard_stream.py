@@ -53,11 +53,12 @@ async def test_the_scripted_narrator_streams_through_the_wrappers(monkeypatch: p
     """Its sampled latency (500 ms here) is spread over the chunks: the narrator's own sleeps
     are recorded by a fake, so no time passes."""
     sleeps: list[float] = []
+    loop = SimpleNamespace(time=lambda: sum(sleeps))  # a clock that only the sleeps advance
 
     async def fake_sleep(seconds: float) -> None:
         sleeps.append(seconds)
 
-    monkeypatch.setattr(scripted, "asyncio", SimpleNamespace(sleep=fake_sleep))
+    monkeypatch.setattr(scripted, "asyncio", SimpleNamespace(sleep=fake_sleep, get_running_loop=lambda: loop))
     llm = wrappers.wrap(ScriptedLLM(seed=1, latency=Latency("fixed", 0.5)), timeout=30, concurrency=2,
                         attempts=2)
     messages = compile_.compile_directive(mos_eisley_input("Kessa Vorn", KESSA))

@@ -20,12 +20,15 @@ class FakeConn:
         self.closed = False
         self.on_terminate: Callable[[Any], None] | None = None
         self.on_notify: Callable[..., None] | None = None
+        self.channels: list[str] = []
 
     def add_termination_listener(self, fn: Callable[[Any], None]) -> None:
         self.on_terminate = fn
 
     async def add_listener(self, channel: str, fn: Callable[..., None]) -> None:
-        self.channel = channel
+        if not self.channels:
+            self.channel = channel
+        self.channels.append(channel)
         self.on_notify = fn
 
     def get_server_pid(self) -> int:
@@ -43,9 +46,9 @@ class FakeConn:
     async def execute(self, sql: str) -> str:
         raise OSError("connection reset")
 
-    def notify(self, payload: str) -> None:
-        assert self.on_notify is not None
-        self.on_notify(self, self.pid, self.channel, payload)
+    def notify(self, payload: str, channel: str | None = None) -> None:
+        assert self.on_notify is not None and (channel is None or channel in self.channels)
+        self.on_notify(self, self.pid, channel or self.channel, payload)
 
     def lose(self) -> None:
         self.closed = True
@@ -138,3 +141,24 @@ async def test_a_failed_health_check_reconnects(monkeypatch: pytest.MonkeyPatch)
     with pytest.raises(asyncio.CancelledError):
         await task
     assert not await lst.healthy(h.conns[-1])
+
+
+async def test_more_channels_share_the_connection_each_with_its_handler(monkeypatch: pytest.MonkeyPatch) -> None:
+    h = Harness(monkeypatch)
+    events: list[str] = []
+    deltas: list[str] = []
+    lst = Listener("postgresql://x/y", "events", events.append, more={"deltas": deltas.append},
+                   health_seconds=None, sleep=h.sleep)
+    task = asyncio.create_task(lst.run())
+    await until(lambda: lst.connected.is_set())
+    assert h.conns[0].channels == ["events", "deltas"]
+    h.conns[0].notify("e1")
+    h.conns[0].notify("d1", "deltas")
+    h.conns[0].lose()
+    await until(lambda: lst.connects == 2)
+    assert len(h.conns) == 2 and h.conns[1].channels == ["events", "deltas"]  # both, again
+    h.conns[1].notify("d2", "deltas")
+    assert (events, deltas) == (["e1"], ["d1", "d2"])
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task

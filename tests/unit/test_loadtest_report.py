@@ -208,3 +208,33 @@ def test_npc_liquid_after_the_stop_is_lost_only_when_its_window_is_stuck() -> No
     assert run(data, stop_at=120.0)["counts"]["lost"] == 0
     data.windows[-1].update(lease_expires_at=180.0)  # lease long expired, never reclaimed
     assert run(data, stop_at=120.0)["counts"]["lost"] == 1
+
+
+def delta(p: Player, wid: str, cid: str, at: float, seq: int = 1) -> None:
+    p._receive(json.dumps({"type": "narrative_delta", "cursor": 0,
+                           "data": {"window_id": wid, "character_id": cid, "seq": seq, "text": "x "}}), at)
+
+
+def test_first_token_runs_from_the_window_closing_to_the_first_delta_at_its_owner() -> None:
+    data = base()
+    pa, pb = players_for(data)
+    delta(pa, "wa1", A, 101.2)  # wa1 is due at 101.0 and claimed at 101.01
+    delta(pa, "wa1", A, 101.4, seq=2)  # later deltas of the window do not count
+    delta(pb, "wb1", B, 102.3)
+    doc, _ = compute(data, [pa, pb], stop_at=1e12)
+    assert doc["first_token_ms"]["p50"] == 200.0 and doc["first_token_ms"]["max"] == 300.0
+    assert doc["details"]["first_token"]["windows"] == 2
+    assert doc["details"]["first_token"]["from_claim_ms"]["p50"] == 190.0
+    assert doc["details"]["clients"]["stale_cursors"] == 0  # a delta's cursor is not its own
+    assert set(doc["invariants"].values()) == {"PASS"}
+    assert run(base())["first_token_ms"]["p50"] is None  # nothing streamed: no figure
+
+
+def test_a_delta_of_someone_elses_narrative_breaks_isolation() -> None:
+    data = base()
+    pa, pb = players_for(data)
+    delta(pb, "wa1", A, 101.2)
+    doc, _ = compute(data, [pa, pb], stop_at=1e12)
+    assert doc["invariants"]["isolation"] == "FAIL"
+    assert doc["counts"]["misdelivered"] == 1
+    assert doc["first_token_ms"]["p50"] is None

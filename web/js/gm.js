@@ -214,6 +214,7 @@ async function run(api, frameId, token) {
   // Narratives as their Medium writes them (narrative_delta), one preview per window, until the
   // final narrative of that window arrives.
   const live = new Map();
+  const settled = new Set(); // windows whose final narrative is here: a late delta is moot
   const liveRoot = $('#live');
   function drawLive() {
     liveRoot.replaceChildren(...(live.size ? [...live.values()].map((w) => h('article.narrative.streaming',
@@ -222,13 +223,15 @@ async function run(api, frameId, token) {
       : [h('p.empty', 'No narrative is being written.')]));
   }
   function liveNarratives(d) {
+    if (!d || !d.window_id || settled.has(d.window_id)) return;
     const cur = live.get(d.window_id);
     if (cur && Number(d.seq) !== 1 && Number(d.seq) <= cur.seq) return;
     const text = (cur && Number(d.seq) !== 1 ? cur.text : '') + (d.text || '');
     live.set(d.window_id, { ...d, text, seq: Number(d.seq) });
     drawLive();
   }
-  function settleLive(n) {
+  function settleLive(n, final = true) {
+    if (final) settled.add(n.window_id);
     if (live.delete(n.window_id)) drawLive();
   }
 
@@ -252,6 +255,7 @@ async function run(api, frameId, token) {
         redraw();
       } else if (type === 'timer') {
         timers.upsert(data);
+        if (data.status === 'failed' || data.status === 'cancelled') settleLive({ window_id: data.id }, false);
         drawFailed();
       } else if (type === 'frame') {
         renderFrame(data);

@@ -175,6 +175,8 @@ async function play(api, frameId, token) {
         if (data.character_id === character.id) story.stream(data);
       } else if (type === 'timer') {
         timers.upsert(data);
+        // a window that failed or was cancelled will not be narrated: drop what it streamed
+        if (data.status === 'failed' || data.status === 'cancelled') story.settle({ window_id: data.id }, { final: false });
       } else if (type === 'liquid') {
         if (data.character_id === character.id) action.external(data);
         refreshIntent();

@@ -18,12 +18,12 @@ count: Tobin *saying* he sits at the end of the bar is not his cell's secret lea
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 
+from synthesis import stats
 from synthesis.quality import jaccard
 from synthesis.scenario import Scenario
 
@@ -115,12 +115,8 @@ def divergence(narratives_by_outcome: Iterable[Sequence[tuple[str, str]]]) -> di
 
 
 def percentiles(samples: Sequence[float]) -> dict[str, float]:
-    """Nearest-rank p50 and p99 (zeros when empty), rounded to 0.1."""
+    """Nearest-rank p50 and p99 (``synthesis.stats``; zeros when empty), rounded to 0.1."""
     ordered = sorted(samples)
     if not ordered:
         return {"p50": 0.0, "p99": 0.0}
-
-    def rank(q: float) -> float:
-        return round(ordered[max(1, math.ceil(q * len(ordered))) - 1], 1)
-
-    return {"p50": rank(0.50), "p99": rank(0.99)}
+    return {"p50": round(stats.percentile(ordered, 50.0), 1), "p99": round(stats.percentile(ordered, 99.0), 1)}

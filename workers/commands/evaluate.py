@@ -6,6 +6,11 @@ synthesized by `synthesis.medium.synthesize`, in due order, on a fresh database,
 a worker would, retrying a failed window up to `MAX_ATTEMPTS` times and then marking it
 failed. In-fiction time is a parameter that jumps from one due window to the next, so no
 timer is waited for; only the model's own time is real.
+
+`first_token_ms` runs from a window's due time (the moment in-fiction time jumps to it,
+before the claim) to the first narrative chunk the synthesis streams (`on_delta`); a reply
+that does not stream (JSON mode) counts at its end, when its narrative can first be read.
+`streamed_windows` says how many did stream.
 """
 
 from __future__ import annotations
@@ -51,6 +56,8 @@ class Tally:
     actions: int = 0
     public: list[str] = field(default_factory=list)  # what the players typed
     latency_ms: list[float] = field(default_factory=list)
+    first_token_ms: list[float] = field(default_factory=list)
+    streamed: int = 0  # windows whose narrative streamed (a first delta before the reply ended)
     tokens: dict[str, int] = field(default_factory=lambda: {"prompt": 0, "completion": 0, "cached": 0})
     errors: list[str] = field(default_factory=list)
 
@@ -73,12 +80,19 @@ async def _drain(st: store.Store, registry: Registry, now: datetime, tally: Tall
         if due is None:
             return now
         now = max(now, due)
+        closed = time.perf_counter()  # the window's due time: in-fiction time jumps to it
+        first: list[float] = []
+
+        def on_delta(_text: str, first: list[float] = first) -> None:
+            if not first:
+                first.append(time.perf_counter())
+
         claimed = await st.claim_due_windows(now, limit=1, worker_id="eval", lease_seconds=3600)
         if not claimed:
             return now
         w = claimed[0]
         try:
-            result = await medium.synthesize(st, registry, w.frame_id, w.id, now=now)
+            result = await medium.synthesize(st, registry, w.frame_id, w.id, now=now, on_delta=on_delta)
         except (ParseError, LLMError) as exc:
             reason = f"{type(exc).__name__}: {exc}"[:300]
             tally.errors.append(reason)
@@ -97,6 +111,9 @@ async def _drain(st: store.Store, registry: Registry, now: datetime, tally: Tall
         else:
             tally.repaired += 1
         tally.latency_ms.append(result.timings["llm"] * 1000)
+        # Nothing streamed (a JSON-mode reply): the narrative reaches its reader with the reply.
+        tally.first_token_ms.append(((first[0] if first else time.perf_counter()) - closed) * 1000)
+        tally.streamed += bool(first)
         note(f"  window {tally.windows}: {w.trigger_mode}, {result.timings['llm']:.1f} s"
              f"{', repaired' if result.repaired else ''}{f', attempt {w.attempts}' if w.attempts > 1 else ''}")
     return now
@@ -164,7 +181,9 @@ async def _report(st: store.Store, sc: scenario.Scenario, installed: scenario.In
         "leaks": len(leaks), "leak_details": [x.as_dict() for x in leaks],
         "divergence": metrics.divergence(by_outcome.values()),
         "latency_ms": latency,
-        "first_token_ms": latency,  # no streaming yet: the first token arrives with the reply
+        # from the window's due time to the first narrative chunk (the reply's end if none streamed)
+        "first_token_ms": metrics.percentiles(tally.first_token_ms),
+        "streamed_windows": tally.streamed,
         "tokens": {k: round(v / n, 1) for k, v in tally.tokens.items()},
         "tokens_total": tally.tokens,
         "calls_per_action": round(calls / max(tally.actions, 1), 2),

@@ -28,7 +28,7 @@ def migrate(database_url: DatabaseOpt = None) -> None:
 
 async def _serve_worker(url: str, settings: Settings, *, concurrency: int, burst: bool,
                         worker_id: str | None, lease: float, poll: float, grace: float,
-                        actors: bool = True) -> int:
+                        actors: bool = True, stream: bool = True) -> int:
     import signal
 
     from synthesis.llm.registry import Registry
@@ -41,7 +41,7 @@ async def _serve_worker(url: str, settings: Settings, *, concurrency: int, burst
     st = store.Store(pool)
     w = Worker(st, registry, dsn=url, worker_id=worker_id, concurrency=concurrency,
                burst=burst, lease_seconds=lease, poll_interval=poll, grace_seconds=grace,
-               time_scale=settings.medium_time_scale)
+               time_scale=settings.medium_time_scale, live=stream)
     if actors and not burst:
         from workers.actors import Actors
 
@@ -72,6 +72,8 @@ def worker(
     grace: Annotated[float, typer.Option(min=0, help="Shutdown grace seconds.")] = 10.0,
     actors: Annotated[bool, typer.Option("--actors/--no-actors",
                                          help="Drive NPCs (one worker leads at a time).")] = True,
+    stream: Annotated[bool, typer.Option("--stream/--no-stream", help="Stream each narrative to its "
+                                         "owner and the GM while it is written (narrative_delta).")] = True,
 ) -> None:
     """Run a Medium worker: claim due windows and synthesize them (any number, any machine)."""
     settings = Settings()
@@ -79,7 +81,7 @@ def worker(
     with runtime.database_url(settings, database_url) as db:
         code = run(_serve_worker(db.url, settings, concurrency=concurrency, burst=burst,
                                  worker_id=worker_id, lease=lease, poll=poll, grace=grace,
-                                 actors=actors))
+                                 actors=actors, stream=stream))
     raise typer.Exit(code or 0)
 
 

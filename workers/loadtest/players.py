@@ -58,6 +58,7 @@ class PlayerLog:
     duplicates: int = 0  # narratives received again (same id)
     stale_cursors: int = 0  # messages at or below a cursor already received
     misdelivered: list[dict[str, Any]] = field(default_factory=list)
+    first_delta: dict[str, float] = field(default_factory=dict)  # window id -> first narrative_delta
     messages: Counter[str] = field(default_factory=Counter)
     connects: int = 0
     drops: int = 0
@@ -154,6 +155,9 @@ class Player:
         msg = json.loads(raw)
         kind, cursor, data = msg.get("type"), int(msg.get("cursor") or 0), msg.get("data") or {}
         self.log.messages[kind] += 1
+        if kind == "narrative_delta":  # ephemeral: its cursor is the last one sent, not its own
+            self._delta(data, cursor, now)
+            return
         if cursor <= self.cursor:
             self.log.stale_cursors += 1
         self.cursor = max(self.cursor, cursor)
@@ -162,6 +166,15 @@ class Player:
         elif kind in ("timer", "liquid") and str(data.get("character_id")) != self.character_id:
             self.log.misdelivered.append({"type": kind, "id": data.get("id"), "cursor": cursor,
                                           "character_id": data.get("character_id")})
+
+    def _delta(self, data: dict[str, Any], cursor: int, now: float) -> None:
+        """A narrative being written: only its owner (and the GM) may see it; the first one of a
+        window is its first token at this client."""
+        if str(data.get("character_id")) != self.character_id:
+            self.log.misdelivered.append({"type": "narrative_delta", "window_id": data.get("window_id"),
+                                          "cursor": cursor, "character_id": data.get("character_id")})
+            return
+        self.log.first_delta.setdefault(str(data.get("window_id")), now)
 
     def _narrative(self, data: dict[str, Any], cursor: int, now: float) -> None:
         nid = str(data["id"])
@@ -255,3 +268,19 @@ class Player:
                 for t in (waiter, stopper):
                     t.cancel()
                 await asyncio.gather(waiter, stopper, return_exceptions=True)
+
+
+def first_tokens(windows: dict[str, dict[str, Any]], players: list[Player]
+                 ) -> tuple[list[float], list[float]]:
+    """``first_token_ms``: from a window's closing (``due_at``) to the first ``narrative_delta``
+    of it at its owner's client (epoch seconds on one host), in ms; and the same from its claim
+    (without the timer's lateness and a character's wait for its previous window)."""
+    from_due: list[float] = []
+    from_claim: list[float] = []
+    for p in players:
+        for wid, at in p.log.first_delta.items():
+            w = windows.get(wid)
+            if w is not None and w["claimed_at"] is not None:
+                from_due.append((at - w["due_at"]) * 1000)
+                from_claim.append((at - w["claimed_at"]) * 1000)
+    return from_due, from_claim

@@ -1,5 +1,5 @@
-"""The report: counts, per-stage latency, LLM usage and the DESIGN §5 invariants, computed
-from the database (the truth) and the simulated players' logs."""
+"""The report: counts, per-stage latency, time to first token, LLM usage and the DESIGN §5
+invariants, computed from the database (the truth) and the simulated players' logs."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from synthesis.stats import summarize
-from workers.loadtest.players import Player
+from workers.loadtest.players import Player, first_tokens
 
 OVERDUE_SECONDS = 5.0  # an open window this far past due, or a lease this far expired, is stuck
 INVARIANTS = ("exactly_once", "per_character_order", "causality", "isolation", "interrupt",
@@ -332,9 +332,12 @@ def compute(data: Data, players: list[Player], *, stop_at: float, started: float
         "fatal": [p.log.fatal for p in players if p.log.fatal],
     }
 
+    first_token, from_claim = first_tokens(windows, players)
+    details["first_token"] = {"windows": len(first_token), "from_claim_ms": _rounded(from_claim)}
     doc = {
         "counts": counts,
         "latency_ms": series.summary(),
+        "first_token_ms": _rounded(first_token),
         "llm": {"calls": len(data.solid), "prompt_tokens": sum(s["prompt_tokens"] for s in data.solid),
                 "completion_tokens": sum(s["completion_tokens"] for s in data.solid)},
         "invariants": {k: "PASS" if invariants[k] else "FAIL" for k in INVARIANTS},
@@ -364,6 +367,9 @@ def print_report(doc: dict[str, Any], console: Console) -> None:
         lat.add_column(k, justify="right")
     for stage, s in doc["latency_ms"].items():
         lat.add_row(stage, *("-" if s[k] is None else f"{s[k]:.1f}" for k in ("p50", "p90", "p99", "max")))
+    if doc.get("first_token_ms"):
+        s = doc["first_token_ms"]
+        lat.add_row("first_token", *("-" if s[k] is None else f"{s[k]:.1f}" for k in ("p50", "p90", "p99", "max")))
     console.print(lat)
     inv = Table(title="invariants (DESIGN §5)")
     inv.add_column("invariant")

@@ -208,7 +208,7 @@ async def _simulate(cfg: Config, pool: Any, stack: stack_mod.Stack | None, sampl
                                  warmup=min(WARMUP_SECONDS, cfg.duration / 4))
     details = doc.pop("details")
     doc["processes"] = sampler.report(stack)
-    doc = {k: doc[k] for k in ("counts", "latency_ms", "llm", "processes", "invariants")}
+    doc = {k: doc[k] for k in ("counts", "latency_ms", "first_token_ms", "llm", "processes", "invariants")}
     doc["run"] = {
         **{k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},
         "database_url": redact(cfg.database_url),

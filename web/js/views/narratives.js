@@ -11,7 +11,7 @@ export function paragraphs(text) {
 /** One narrative as an <article>. opts: {who, onDirective} for the GM. */
 export function renderNarrative(n, { who = null, onDirective = null } = {}) {
   const art = h('article.narrative', {
-    dataset: { id: n.id, seq: n.seq, trigger: n.trigger_mode, character: n.character_id },
+    dataset: { id: n.id, seq: n.seq, trigger: n.trigger_mode, character: n.character_id, window: n.window_id },
     'aria-label': `${who ? `${who}: ` : ''}${n.clock || ''}`,
   },
   h('header.meta',
@@ -55,6 +55,8 @@ export class NarrativeList {
   stream(d) {
     if (!d || !d.window_id) return;
     this.live = this.live || new Map();
+    this.settled = this.settled || new Set();
+    if (this.settled.has(d.window_id)) return; // its final narrative is here: a late delta is moot
     let cur = this.live.get(d.window_id);
     if (cur && Number(d.seq) === 1) {
       cur.el.remove();
@@ -77,9 +79,15 @@ export class NarrativeList {
     if (follow) scrollToBottom(this.scroller);
   }
 
-  /** The final narrative of a window arrived: drop its live preview. */
-  settle(n) {
-    const cur = this.live && n && this.live.get(n.window_id);
+  /**
+   * The final narrative of a window arrived (or the window failed or was cancelled): drop its
+   * live preview, and any delta of it that is still on its way.
+   */
+  settle(n, { final = true } = {}) {
+    if (!n || !n.window_id) return;
+    this.settled = this.settled || new Set();
+    if (final) this.settled.add(n.window_id);
+    const cur = this.live && this.live.get(n.window_id);
     if (!cur) return;
     cur.el.remove();
     this.live.delete(n.window_id);
