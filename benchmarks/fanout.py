@@ -77,7 +77,7 @@ async def notify_round_trip(dsn: str, samples: int = NOTIFY_SAMPLES) -> list[flo
         for i in range(samples):
             arrived.clear()
             t0 = time.perf_counter()
-            await sender.execute("SELECT pg_notify('bench_fanout_rtt', $1)", str(i))
+            await store.notify(sender, "bench_fanout_rtt", str(i))
             await asyncio.wait_for(arrived.wait(), 5)
             out.append((got[str(i)] - t0) * 1000)
             await asyncio.sleep(0.005)

@@ -40,10 +40,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
-
 from benchmarks._stats import summarize
-from synthesis import installed
+from synthesis import installed, store
 
 #: A peer gets this long after the last due time before unfired jobs count as missing.
 MISSING_AFTER_S = 30.0
@@ -179,19 +177,12 @@ async def fresh_database(dsn: str, peer: str) -> AsyncIterator[str]:
     """Create ``bench_<peer>_<hex>`` via ``dsn`` (the admin connection), yield its dsn,
     then drop it, even if connections were left behind."""
     name = f"bench_{peer}_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(dsn)
+    await store.create_database(dsn, name)
+    url = _dsn_with_database(dsn, name)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield url
     finally:
-        await admin.close()
-    try:
-        yield _dsn_with_database(dsn, name)
-    finally:
-        admin = await asyncpg.connect(dsn)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+        await store.drop_database(url, admin_dsn=dsn)
 
 
 # --------------------------------------------------------------------------- peers
@@ -206,8 +197,8 @@ async def run_pgqueuer(dsn: str, workload: Workload) -> PeerResult:
         from pgqueuer import Job, Queries, QueueManager
 
     async with fresh_database(dsn, "pgqueuer") as db:
-        worker_conn = await asyncpg.connect(db)
-        producer_conn = await asyncpg.connect(db)
+        worker_conn = await store.connect(db)
+        producer_conn = await store.connect(db)
         try:
             await Queries.from_asyncpg_connection(producer_conn).install()
             qm = QueueManager(Queries.from_asyncpg_connection(worker_conn))
@@ -354,8 +345,8 @@ async def run_notify(dsn: str, workload: Workload) -> PeerResult:
     """A sender wakes at each due time and NOTIFYs every job due by then in one
     statement (one NOTIFY per job); a LISTEN connection records receipt."""
     async with fresh_database(dsn, "notify") as db:
-        listener = await asyncpg.connect(db)
-        sender = await asyncpg.connect(db)
+        listener = await store.connect(db)
+        sender = await store.connect(db)
         rec = _Recorder(workload.n)
 
         def on_notify(_conn: object, _pid: int, _channel: str, payload: str) -> None:
@@ -382,8 +373,7 @@ async def run_notify(dsn: str, workload: Workload) -> PeerResult:
     )
 
 
-async def _notify_at(sender: asyncpg.Connection, dues: list[float]) -> None:
-    sql = "SELECT pg_notify($1, i::text) FROM unnest($2::int[]) AS i"
+async def _notify_at(sender: store.DedicatedConnection, dues: list[float]) -> None:
     k = 0
     while k < len(dues):
         delay = dues[k] - time.time()
@@ -394,7 +384,7 @@ async def _notify_at(sender: asyncpg.Connection, dues: list[float]) -> None:
         while j < len(dues) and dues[j] <= now:
             j += 1
         if j > k:
-            await sender.execute(sql, NOTIFY_CHANNEL, list(range(k, j)))
+            await store.notify_each(sender, NOTIFY_CHANNEL, list(range(k, j)))
             k = j
 
 

@@ -18,34 +18,24 @@ from benchmarks import peers
 from synthesis import migrations, store
 from synthesis.llm.registry import Registry
 from synthesis.settings import Settings
+from synthesis.store_ops import OpsStore
 from workers.worker import Worker
 
 ROOT = Path(__file__).resolve().parents[1]
 PER_FRAME = 50
 
 
-async def seed(st: store.Store, n: int) -> None:
+async def seed(st: OpsStore, n: int) -> None:
     """n characters (50 per frame), each with one committed action in a window due now."""
     now = datetime.now(UTC)
     async with st.transaction() as conn:
         for start in range(0, n, PER_FRAME):
-            frame = await conn.conn.fetchval(
-                "INSERT INTO frames (name, world, scenario, perceive) VALUES ($1, 'A busy port.', "
-                "'Crowded.', false) RETURNING id", f"tp {start}")
-            await conn.conn.execute(
-                "INSERT INTO characters (frame_id, name, handle, universal, internal, external) "
-                "SELECT $1, 'Person ' || g, 'p' || g, 'Person ' || g, 'secret ' || g, 'looks ' || g "
-                "FROM generate_series(1, $2) g", frame, min(PER_FRAME, n - start))
-        await conn.conn.execute(
-            "WITH w AS (INSERT INTO windows (frame_id, character_id, trigger_mode, pscale, opened_at, due_at) "
-            " SELECT frame_id, id, 'expiry', -2, $1, $1 FROM characters RETURNING frame_id, id, character_id) "
-            "INSERT INTO liquid (frame_id, character_id, content, pscale, timer_duration, status, window_id, "
-            " submitted_at, committed_at, timer_expires_at) "
-            "SELECT frame_id, character_id, 'I look around the room', -2, 5, 'committed', id, $1, $1, $1 FROM w",
-            now)
+            frame = await st.bench_insert_frame(conn, f"tp {start}", world="A busy port.", scenario="Crowded.")
+            await st.bench_insert_people(conn, frame, min(PER_FRAME, n - start))
+        await st.bench_seed_due_windows(conn, now)
 
 
-class CountingStore(store.Store):
+class CountingStore(OpsStore):
     """Counts database round trips made through the store."""
 
     calls = 0
@@ -76,7 +66,7 @@ async def processes(dsn: str, workers: int, n: int) -> dict[str, Any]:
     async with peers.fresh_database(dsn, f"tp{workers}") as url:
         await migrations.apply(url)
         pool = await store.create_pool(url, min_size=1, max_size=4)
-        st = store.Store(pool)
+        st = OpsStore(pool)
         try:
             await seed(st, n)
             env = {**os.environ, "MEDIUM_LLM": "scripted", "MEDIUM_LOG_LEVEL": "WARNING"}
@@ -88,10 +78,8 @@ async def processes(dsn: str, workers: int, n: int) -> dict[str, Any]:
                      for i in range(workers)]
             codes = [await asyncio.to_thread(p.wait) for p in procs]
             elapsed = time.perf_counter() - t0
-            async with pool.acquire() as conn:
-                done = await conn.fetchval("SELECT count(*) FROM windows WHERE status = 'done'")
-                first = await conn.fetchval("SELECT min(claimed_at) FROM windows")
-                last = await conn.fetchval("SELECT max(completed_at) FROM windows")
+            totals = await st.bench_window_totals()
+            done, first, last = totals.done, totals.first_claimed, totals.last_completed
             busy = (last - first).total_seconds() if first and last else elapsed
             return {"workers": workers, "windows": done, "exit_codes": codes,
                     "seconds": round(busy, 3), "windows_per_second": round(done / busy, 1),

@@ -18,6 +18,7 @@ from typing import Any
 
 from benchmarks import peers
 from synthesis import migrations, store
+from synthesis.store_ops import OpsStore
 from synthesis.types import Window
 from workers.runtime import freeze_startup_objects
 from workers.worker import Worker
@@ -25,35 +26,24 @@ from workers.worker import Worker
 CHARACTERS_PER_FRAME = 100
 
 
-async def _setup(st: store.Store, n: int) -> list[uuid.UUID]:
+async def _setup(st: OpsStore, n: int) -> list[uuid.UUID]:
     """Frames and n characters; returns the character ids."""
     ids: list[uuid.UUID] = []
     async with st.transaction() as conn:
         for start in range(0, n, CHARACTERS_PER_FRAME):
-            frame_id = await conn.conn.fetchval("INSERT INTO frames (name, perceive) VALUES ($1, false) "
-                                           "RETURNING id", f"bench {start}")
-            count = min(CHARACTERS_PER_FRAME, n - start)
-            rows = await conn.conn.fetch(
-                "INSERT INTO characters (frame_id, name, handle) "
-                "SELECT $1, 'c' || g, 'c' || g FROM generate_series(1, $2) g RETURNING id",
-                frame_id, count)
-            ids += [r["id"] for r in rows]
+            frame_id = await st.bench_insert_frame(conn, f"bench {start}")
+            ids += await st.bench_insert_characters(conn, frame_id, min(CHARACTERS_PER_FRAME, n - start))
     return ids
 
 
-async def _insert_windows(st: store.Store, characters: list[uuid.UUID], dues: list[float]
+async def _insert_windows(st: OpsStore, characters: list[uuid.UUID], dues: list[float]
                           ) -> dict[uuid.UUID, int]:
     """One open window per character with the given due times, in ONE statement."""
     now = datetime.now(UTC)
     async with st.transaction() as conn:
-        rows = await conn.conn.fetch(
-            "INSERT INTO windows (frame_id, character_id, trigger_mode, pscale, opened_at, due_at) "
-            "SELECT c.frame_id, c.id, 'expiry', -2, $3, to_timestamp(d.due) "
-            "FROM unnest($1::uuid[], $2::float8[]) WITH ORDINALITY AS d(cid, due, ord) "
-            "JOIN characters c ON c.id = d.cid ORDER BY d.ord RETURNING id, character_id",
-            characters, dues, now)
+        windows = await st.bench_insert_windows(conn, characters, dues, now)
     index = {cid: i for i, cid in enumerate(characters)}
-    return {r["id"]: index[r["character_id"]] for r in rows}
+    return {wid: index[cid] for wid, cid in windows.items()}
 
 
 async def run_medium(dsn: str, workload: peers.Workload, *, concurrency: int = 10000,
@@ -61,7 +51,7 @@ async def run_medium(dsn: str, workload: peers.Workload, *, concurrency: int = 1
     async with peers.fresh_database(dsn, "medium") as url:
         await migrations.apply(url)
         pool = await store.create_pool(url, min_size=4, max_size=8)
-        st = store.Store(pool)
+        st = OpsStore(pool)
         try:
             characters = await _setup(st, workload.n)
             rec = peers._Recorder(workload.n)

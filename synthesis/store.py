@@ -6,6 +6,7 @@ parameter (``now``); the SQL never calls ``now()`` for scheduling decisions.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import AsyncIterator, Sequence
@@ -31,6 +32,7 @@ DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.exceptio
                  OSError, TimeoutError)
 
 Pool = asyncpg.Pool
+DedicatedConnection = asyncpg.Connection  # what ``connect`` returns: listeners, leaders, benchmarks
 
 
 def load_queries(path: Path = SQL_DIR) -> dict[str, str]:
@@ -212,12 +214,13 @@ class Store(Queries):
 
     @asynccontextmanager
     async def transaction(self, *, lock_frame: UUID | None = None,
-                          isolation: str = "read_committed") -> AsyncIterator[Tx]:
+                          isolation: str = "read_committed", readonly: bool = False) -> AsyncIterator[Tx]:
         """A transaction as the service role. ``lock_frame``: the frame row is locked first,
-        the lock order of every writer of a frame."""
+        the lock order of every writer of a frame. ``readonly`` with ``repeatable_read``: one
+        consistent snapshot for a reader (the load test's report)."""
         try:
             async with self.pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn, \
-                    conn.transaction(isolation=isolation):
+                    conn.transaction(isolation=isolation, readonly=readonly):
                 tx = Tx(conn)
                 if lock_frame is not None:
                     await conn.fetchrow(QUERIES["lock_frame"], lock_frame)
@@ -263,6 +266,56 @@ class Store(Queries):
         return await self._fetchrow("lock_frame", frame_id, conn=conn) is not None
 
 
+# --- dedicated connections (``connect``) ---------------------------------------------------------
+
+
+async def _on(conn: asyncpg.Connection, method: str, name: str, *args: Any) -> Any:
+    try:
+        return await getattr(conn, method)(QUERIES[name], *args)
+    except DRIVER_ERRORS as exc:
+        raise translate(exc) from exc
+
+
+async def try_advisory_lock(conn: asyncpg.Connection, key: int) -> bool:
+    """Take the session advisory lock ``key`` if it is free; it is held until ``conn`` closes."""
+    return bool(await _on(conn, "fetchval", "try_advisory_lock", key))
+
+
+async def ping(conn: asyncpg.Connection) -> None:
+    """One round trip: raises ``DatabaseUnavailable`` when the connection is gone."""
+    await _on(conn, "execute", "connection_ping")
+
+
+async def notify(conn: asyncpg.Connection, channel: str, payload: str) -> None:
+    """One raw NOTIFY (the fan-out benchmark's driver baseline)."""
+    await _on(conn, "execute", "bench_notify", channel, payload)
+
+
+async def notify_each(conn: asyncpg.Connection, channel: str, indices: list[int]) -> None:
+    """One NOTIFY per index, payload the index, in one statement (the timers benchmark's
+    driver baseline)."""
+    await _on(conn, "execute", "bench_notify_each", channel, indices)
+
+
+# --- databases -------------------------------------------------------------------------------------
+
+
+def _split_database(dsn: str) -> tuple[str, str]:
+    """(the dsn of the server's ``postgres`` database, the database ``dsn`` names)."""
+    base, _, rest = dsn.rpartition("/")
+    dbname, _, query = rest.partition("?")
+    return f"{base}/postgres" + (f"?{query}" if query else ""), dbname
+
+
+async def create_database(admin_dsn: str, name: str) -> None:
+    """``CREATE DATABASE name`` through a connection to ``admin_dsn``; an error if it exists."""
+    admin = await asyncpg.connect(admin_dsn, timeout=10)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+
+
 async def ensure_database(dsn: str) -> None:
     """Create the database named in ``dsn`` when the server answers but it does not exist."""
     try:
@@ -273,23 +326,17 @@ async def ensure_database(dsn: str) -> None:
         pass
     except DRIVER_ERRORS as exc:
         raise errors.DatabaseUnavailable(f"cannot connect to the database: {exc}") from exc
-    base, _, rest = dsn.rpartition("/")
-    dbname, _, query = rest.partition("?")
-    admin = await asyncpg.connect(f"{base}/postgres" + (f"?{query}" if query else ""), timeout=10)
-    try:
-        await admin.execute(f'CREATE DATABASE "{dbname}"')
-    except asyncpg.DuplicateDatabaseError:
-        pass
-    finally:
-        await admin.close()
+    admin_dsn, dbname = _split_database(dsn)
+    with contextlib.suppress(asyncpg.DuplicateDatabaseError):
+        await create_database(admin_dsn, dbname)
 
 
-async def drop_database(dsn: str) -> None:
-    """Drop the database named in ``dsn`` (connections to it are terminated)."""
-    base, _, rest = dsn.rpartition("/")
-    dbname, _, query = rest.partition("?")
+async def drop_database(dsn: str, *, admin_dsn: str | None = None) -> None:
+    """Drop the database named in ``dsn`` (connections to it are terminated), through a
+    connection to ``admin_dsn`` (default: the server's ``postgres`` database)."""
+    default_admin, dbname = _split_database(dsn)
     try:
-        admin = await asyncpg.connect(f"{base}/postgres" + (f"?{query}" if query else ""), timeout=10)
+        admin = await asyncpg.connect(admin_dsn or default_admin, timeout=10)
     except DRIVER_ERRORS as exc:
         raise errors.DatabaseUnavailable(f"cannot connect to the database: {exc}") from exc
     try:

@@ -51,7 +51,7 @@ class Actors:
             conn = None
             try:
                 conn = await store.connect(self.dsn)
-                while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", LEADER_LOCK):
+                while not await store.try_advisory_lock(conn, LEADER_LOCK):
                     await asyncio.sleep(2.0)
                 log.info("actor leader", extra={"action": "actor_leader"})
                 while not conn.is_closed():
@@ -60,7 +60,7 @@ class Actors:
                     except MediumError as exc:
                         log.warning("actor pass failed", extra={"action": "actor_error", "error": str(exc)})
                     await asyncio.sleep(self.tick)
-                    await conn.execute("SELECT 1")  # still leader (connection alive)?
+                    await store.ping(conn)  # still leader (connection alive)?
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - reconnect and re-elect

@@ -1,12 +1,11 @@
 """`LLM` over the `anthropic` SDK (Claude's Messages API).
 
 Like the OpenAI adapter, this makes exactly one HTTP attempt per call (build the client with
-`max_retries=0`; otherwise a copy with retries off is used) and translates every SDK failure:
-
-* `LLMTimeout`: the SDK timed out.
-* `LLMTransientError`: connection errors, 408/409/429, any status >= 500 (529 "overloaded"
-  included), and a 2xx whose body is not a usable message.
-* `LLMError`: anything else (400, 401, 403, 404, 413, a refusal, ...). Not worth retrying.
+`max_retries=0`; otherwise a copy with retries off is used) and translates every SDK failure
+with `synthesis.llm.errors` (`LLMTimeout`; `LLMTransientError` for connection errors,
+408/409/429, any status >= 500, 529 "overloaded" included, and a 2xx whose body is not a usable
+message; `LLMError` for the rest, a refusal included). A status error's text is the API's own
+message when the body carries one.
 
 Two SDK facts shape this module (anthropic 2.x):
 
@@ -26,18 +25,29 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import anthropic
 from anthropic.types import Message as AnthropicMessage
 from anthropic.types import MessageParam, OutputConfigParam
 
-from synthesis.errors import LLMError, LLMTimeout, LLMTransientError
+from synthesis.errors import LLMError
+from synthesis.llm import errors as llm_errors
 from synthesis.llm.base import Completion, Message, Usage
 
 logger = logging.getLogger(__name__)
 
-_TRANSIENT_STATUSES = frozenset({408, 409, 429})
+
+def _api_message(exc: llm_errors.StatusError) -> str:
+    """The API's own error text, else the SDK's summary of the status."""
+    return cast(anthropic.APIStatusError, exc).api_message or exc.message
+
+
+_SDK_ERRORS = llm_errors.SdkErrors(
+    timeout=anthropic.APITimeoutError, connection=anthropic.APIConnectionError,
+    validation=anthropic.APIResponseValidationError, status=anthropic.APIStatusError, logger=logger,
+    status_detail=_api_message,
+)
 
 JSON_INSTRUCTION = (
     "Answer with only a JSON value that matches the JSON Schema below: no prose, no "
@@ -96,9 +106,9 @@ class AnthropicAdapter:
                 output_config=output_config if output_config is not None else anthropic.omit,
             )
         except anthropic.AnthropicError as exc:
-            raise _translate(exc, provider=self.provider, model=model) from exc
+            raise llm_errors.translate(exc, _SDK_ERRORS, provider=self.provider, model=model) from exc
         except json.JSONDecodeError as exc:
-            raise _malformed(self.provider, model, "the response body is not valid JSON") from exc
+            raise llm_errors.malformed(logger, self.provider, model, "the response body is not valid JSON") from exc
         return _to_completion(response, provider=self.provider, requested_model=model)
 
     async def aclose(self) -> None:
@@ -125,7 +135,7 @@ def _to_completion(response: object, *, provider: str, requested_model: str) -> 
     # Non-strict SDK parsing returns a str for a non-JSON content type and a Message with
     # missing fields for JSON of the wrong shape; neither is usable.
     if not isinstance(response, AnthropicMessage) or not isinstance(response.content, list):
-        raise _malformed(provider, requested_model, "the response has no content blocks")
+        raise llm_errors.malformed(logger, provider, requested_model, "the response has no content blocks")
     if response.stop_reason == "refusal":
         raise LLMError(f"{provider} model refused to answer", provider=provider)
     texts = [
@@ -135,7 +145,7 @@ def _to_completion(response: object, *, provider: str, requested_model: str) -> 
         and isinstance(text := getattr(block, "text", None), str)
     ]
     if not texts:
-        raise _malformed(provider, requested_model, "the response has no text block")
+        raise llm_errors.malformed(logger, provider, requested_model, "the response has no text block")
     truncated = response.stop_reason == "max_tokens"
     if truncated:
         logger.warning(
@@ -157,61 +167,3 @@ def _to_completion(response: object, *, provider: str, requested_model: str) -> 
         provider=provider,
         truncated=truncated,
     )
-
-
-def _malformed(provider: str, model: str, why: str) -> LLMTransientError:
-    logger.warning(
-        "malformed LLM response",
-        extra={"action": "llm_complete", "provider": provider, "model": model, "reason": why},
-    )
-    return LLMTransientError(f"{provider} returned a malformed response: {why}", provider=provider)
-
-
-def _translate(exc: anthropic.AnthropicError, *, provider: str, model: str) -> LLMError:
-    """Map an SDK exception to our error family (see the module docstring)."""
-    status: int | None = getattr(exc, "status_code", None)
-    error: LLMError
-    if isinstance(exc, anthropic.APITimeoutError):
-        error = LLMTimeout(f"{provider} request timed out", provider=provider)
-    elif isinstance(exc, anthropic.APIConnectionError):
-        error = LLMTransientError(f"cannot reach {provider}: {exc.message}", provider=provider)
-    elif isinstance(exc, anthropic.APIResponseValidationError):
-        error = LLMTransientError(
-            f"{provider} returned a malformed response", provider=provider, status=status
-        )
-    elif isinstance(exc, anthropic.APIStatusError):
-        detail = exc.api_message or exc.message
-        message = f"{provider} returned HTTP {exc.status_code}: {detail}"
-        if exc.status_code in _TRANSIENT_STATUSES or exc.status_code >= 500:
-            retry_after = _retry_after(exc.response.headers.get("retry-after"))
-            details: dict[str, Any] = {"provider": provider, "status": exc.status_code}
-            if retry_after is not None:
-                details["retry_after"] = retry_after
-            error = LLMTransientError(message, **details)
-        else:
-            error = LLMError(message, provider=provider, status=exc.status_code)
-    else:
-        error = LLMError(f"{provider} call failed: {exc}", provider=provider)
-    logger.warning(
-        "LLM call failed",
-        extra={
-            "action": "llm_complete",
-            "provider": provider,
-            "model": model,
-            "status": status,
-            "error": type(error).__name__,
-            "sdk_error": type(exc).__name__,
-        },
-    )
-    return error
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds from a `Retry-After` header; HTTP-date values are ignored (None)."""
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    return seconds if seconds >= 0 else None

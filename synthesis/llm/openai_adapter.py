@@ -7,7 +7,8 @@ The adapter makes exactly one HTTP attempt per `complete()`: retries, deadlines,
 and accounting are wrappers (`wrappers.py`). Build the SDK client with `max_retries=0`; if it
 was not, the adapter uses a copy with retries switched off so attempts never multiply.
 
-Every SDK failure leaves as an `LLMError`:
+Every SDK failure leaves as an `LLMError`, translated by `synthesis.llm.errors` (shared with
+the Anthropic adapter):
 
 * `LLMTimeout`: the SDK timed out.
 * `LLMTransientError`: connection errors, 408/409/429 and 5xx (the statuses the SDK itself
@@ -25,11 +26,16 @@ from typing import Any, Literal
 import openai
 from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 
-from synthesis.errors import LLMError, LLMTimeout, LLMTransientError
+from synthesis.errors import LLMError
+from synthesis.llm import errors as llm_errors
 from synthesis.llm import schema as schemas
 from synthesis.llm.base import Completion, Message, Usage
 
 logger = logging.getLogger(__name__)
+_SDK_ERRORS = llm_errors.SdkErrors(
+    timeout=openai.APITimeoutError, connection=openai.APIConnectionError,
+    validation=openai.APIResponseValidationError, status=openai.APIStatusError, logger=logger,
+)
 
 MaxTokensParam = Literal["max_tokens", "max_completion_tokens"]
 # How a JSON Schema reaches the server (see `schema.py`):
@@ -39,9 +45,6 @@ MaxTokensParam = Literal["max_tokens", "max_completion_tokens"]
 # "none": no response_format at all (the prompt's OUTPUT FORMAT instruction only).
 StructuredForm = Literal["json_schema", "json_object", "none"]
 STRUCTURED_FORMS: tuple[StructuredForm, ...] = ("json_schema", "json_object", "none")
-
-# The statuses the openai SDK's own retry policy treats as retryable.
-_TRANSIENT_STATUSES = frozenset({408, 409, 429})
 
 
 class OpenAIAdapter:
@@ -124,9 +127,9 @@ class OpenAIAdapter:
                 extra_body=body or None,
             )
         except openai.OpenAIError as exc:
-            raise _translate(exc, provider=self.provider, model=model) from exc
+            raise llm_errors.translate(exc, _SDK_ERRORS, provider=self.provider, model=model) from exc
         except json.JSONDecodeError as exc:
-            raise _malformed(self.provider, model, "the response body is not valid JSON") from exc
+            raise llm_errors.malformed(logger, self.provider, model, "the response body is not valid JSON") from exc
         return _to_completion(response, provider=self.provider, requested_model=model)
 
     async def aclose(self) -> None:
@@ -142,11 +145,11 @@ async def list_models(client: openai.AsyncOpenAI, *, provider: str = "openai") -
     try:
         ids = {model.id async for model in client.models.list()}
     except openai.OpenAIError as exc:
-        raise _translate(exc, provider=provider, model="") from exc
+        raise llm_errors.translate(exc, _SDK_ERRORS, provider=provider, model="") from exc
     except json.JSONDecodeError as exc:
-        raise _malformed(provider, "", "the /models body is not valid JSON") from exc
+        raise llm_errors.malformed(logger, provider, "", "the /models body is not valid JSON") from exc
     except (AttributeError, TypeError) as exc:  # a 2xx body without a `data` list
-        raise _malformed(provider, "", "the /models body has no model list") from exc
+        raise llm_errors.malformed(logger, provider, "", "the /models body has no model list") from exc
     return sorted(ids)
 
 
@@ -167,7 +170,7 @@ def _to_completion(response: object, *, provider: str, requested_model: str) -> 
     # Non-strict SDK parsing hands back whatever the server sent: a str for a non-JSON content
     # type, a ChatCompletion with `choices=None` for JSON of the wrong shape.
     if not isinstance(response, ChatCompletion) or not response.choices:
-        raise _malformed(provider, requested_model, "the response has no choices")
+        raise llm_errors.malformed(logger, provider, requested_model, "the response has no choices")
     choice = response.choices[0]
     message = getattr(choice, "message", None)
     content = getattr(message, "content", None)
@@ -175,7 +178,7 @@ def _to_completion(response: object, *, provider: str, requested_model: str) -> 
         refusal = getattr(message, "refusal", None)
         if refusal:
             raise LLMError(f"{provider} model refused: {refusal}", provider=provider)
-        raise _malformed(provider, requested_model, "the first choice has no text content")
+        raise llm_errors.malformed(logger, provider, requested_model, "the first choice has no text content")
     truncated = choice.finish_reason == "length"
     if truncated:
         logger.warning(
@@ -195,60 +198,3 @@ def _to_completion(response: object, *, provider: str, requested_model: str) -> 
         provider=provider,
         truncated=truncated,
     )
-
-
-def _malformed(provider: str, model: str, why: str) -> LLMTransientError:
-    logger.warning(
-        "malformed LLM response",
-        extra={"action": "llm_complete", "provider": provider, "model": model, "reason": why},
-    )
-    return LLMTransientError(f"{provider} returned a malformed response: {why}", provider=provider)
-
-
-def _translate(exc: openai.OpenAIError, *, provider: str, model: str) -> LLMError:
-    """Map an SDK exception to our error family (see the module docstring)."""
-    status: int | None = getattr(exc, "status_code", None)
-    error: LLMError
-    if isinstance(exc, openai.APITimeoutError):
-        error = LLMTimeout(f"{provider} request timed out", provider=provider)
-    elif isinstance(exc, openai.APIConnectionError):
-        error = LLMTransientError(f"cannot reach {provider}: {exc.message}", provider=provider)
-    elif isinstance(exc, openai.APIResponseValidationError):
-        error = LLMTransientError(
-            f"{provider} returned a malformed response", provider=provider, status=status
-        )
-    elif isinstance(exc, openai.APIStatusError):
-        message = f"{provider} returned HTTP {exc.status_code}: {exc.message}"
-        if exc.status_code in _TRANSIENT_STATUSES or exc.status_code >= 500:
-            retry_after = _retry_after(exc.response.headers.get("retry-after"))
-            details: dict[str, Any] = {"provider": provider, "status": exc.status_code}
-            if retry_after is not None:
-                details["retry_after"] = retry_after
-            error = LLMTransientError(message, **details)
-        else:
-            error = LLMError(message, provider=provider, status=exc.status_code)
-    else:
-        error = LLMError(f"{provider} call failed: {exc}", provider=provider)
-    logger.warning(
-        "LLM call failed",
-        extra={
-            "action": "llm_complete",
-            "provider": provider,
-            "model": model,
-            "status": status,
-            "error": type(error).__name__,
-            "sdk_error": type(exc).__name__,
-        },
-    )
-    return error
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds from a `Retry-After` header; HTTP-date values are ignored (None)."""
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    return seconds if seconds >= 0 else None

@@ -4,19 +4,32 @@
   ``if TYPE_CHECKING:`` blocks are left out, since they never run);
 - no module-level import of ``benchmarks`` from a product module (a command function may
   import it lazily: ``medium bench``);
-- ``asyncpg`` is imported only by ``synthesis/store.py``, the only door to the database;
+- ``asyncpg`` is imported only by ``synthesis/store.py``, the only door to the database (the
+  benchmarks included);
+- no raw SQL in ``workers/``, ``api/`` or ``benchmarks/``: every statement is a named query of
+  ``synthesis/sql/*.sql`` run by a store method;
 - no product module is over ``MAX_LINES`` lines (STYLE: split a module before about 400).
 """
 
 from __future__ import annotations
 
 import ast
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("synthesis", "api", "workers")
 MAX_LINES = 400
+# Where SQL may not be written: the store (synthesis/store*.py, synthesis/sql/) is the door.
+NO_SQL_PACKAGES = ("workers", "api", "benchmarks")
+# A string that starts like a SQL statement (upper-case keywords, as the project writes SQL) ...
+SQL_STATEMENT = re.compile(
+    r"^\s*(SELECT\s+\S|INSERT\s+INTO\s|UPDATE\s+\S+\s+SET\s|DELETE\s+FROM\s|WITH\s+\w+\s+AS\s*\("
+    r"|(CREATE|DROP|ALTER|TRUNCATE)\s+(TABLE|DATABASE|INDEX|FUNCTION|SCHEMA)\s)")
+# ... or any string handed to a driver method, whatever its case.
+DRIVER_METHODS = {"fetch", "fetchrow", "fetchval", "execute", "executemany"}
 
 
 @dataclass(frozen=True)
@@ -159,3 +172,63 @@ def test_asyncpg_only_in_the_store() -> None:
 def test_no_module_over_the_size_limit() -> None:
     sizes = {name: len(path.read_text().splitlines()) for name, path in product_modules().items()}
     assert {name: n for name, n in sizes.items() if n > MAX_LINES} == {}
+
+
+def _text(node: ast.AST) -> str | None:
+    """A string literal's text; an f-string's literal parts with ``{}`` for each value."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values)
+    return None
+
+
+def raw_sql(source: str, filename: str = "<string>") -> Iterator[tuple[int, str]]:
+    """(line, text) of every string literal in ``source`` that is SQL: it starts like a
+    statement, or it is the first argument of a driver method (``conn.fetch("...")``).
+    Docstrings are prose and are skipped."""
+    tree = ast.parse(source, filename=filename)
+    skip = {id(n.body[0].value) for n in ast.walk(tree)
+            if isinstance(n, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            and n.body and isinstance(n.body[0], ast.Expr) and _text(n.body[0].value) is not None}
+    # the parts of an f-string are judged with the f-string, not on their own
+    skip |= {id(v) for n in ast.walk(tree) if isinstance(n, ast.JoinedStr) for v in n.values}
+    driver_args = {id(n.args[0]) for n in ast.walk(tree)
+                   if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+                   and n.func.attr in DRIVER_METHODS and n.args}
+    for node in ast.walk(tree):
+        text = _text(node)
+        if text is None or id(node) in skip:
+            continue
+        if id(node) in driver_args or SQL_STATEMENT.match(text):
+            yield getattr(node, "lineno", 0), text
+
+
+def test_the_sql_finder_sees_literals_constants_and_fstrings() -> None:
+    source = '''
+"""Module docstring: SELECT pg_notify(...) is prose here."""
+Q = """
+SELECT count(*) FROM public.windows WHERE frame_id = $1"""
+async def f(conn, n):
+    """DELETE FROM nothing: a docstring."""
+    await conn.execute("select 1")
+    await conn.conn.fetchval("INSERT INTO frames (name) VALUES ($1) RETURNING id", "x")
+    await conn.execute(f"UPDATE public.frames SET name = {n}")
+    await conn.execute(f'CREATE DATABASE "{n}"')
+    label = "Select a model"  # prose, not SQL
+    await st.run_progress(["a"])
+'''
+    assert sorted(line for line, _ in raw_sql(source)) == [3, 7, 8, 9, 10]
+
+
+def test_no_raw_sql_outside_the_store() -> None:
+    bad = [f"{path.relative_to(ROOT)}:{line}: {text.strip()[:60]!r}"
+           for pkg in NO_SQL_PACKAGES for path in sorted((ROOT / pkg).rglob("*.py"))
+           for line, text in raw_sql(path.read_text(), str(path))]
+    assert bad == []
+
+
+def test_asyncpg_only_in_the_store_benchmarks_included() -> None:
+    bad = [f"{path.relative_to(ROOT)}:{imp.line}" for path in sorted((ROOT / "benchmarks").rglob("*.py"))
+           for imp in imports_of(path) if imp.target.split(".")[0] == "asyncpg"]
+    assert bad == []

@@ -10,26 +10,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-PROGRESS_SQL = """
-SELECT
-  (SELECT count(*) FROM public.liquid WHERE frame_id = ANY($1::uuid[]) AND committed_at IS NOT NULL) AS committed,
-  (SELECT count(*) FROM public.liquid WHERE frame_id = ANY($1::uuid[]) AND status = 'resolved') AS resolved,
-  (SELECT count(*) FROM public.solid WHERE frame_id = ANY($1::uuid[])) AS narratives,
-  w.open, w.claimed, w.done, w.failed, w.cancelled, w.p99
-FROM (
-  SELECT count(*) FILTER (WHERE status = 'open') AS open,
-         count(*) FILTER (WHERE status = 'claimed') AS claimed,
-         count(*) FILTER (WHERE status = 'done') AS done,
-         count(*) FILTER (WHERE status = 'failed') AS failed,
-         count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
-         percentile_disc(0.99) WITHIN GROUP (
-           ORDER BY extract(epoch FROM claimed_at - due_at) * 1000) AS p99
-  FROM public.windows WHERE frame_id = ANY($1::uuid[])
-) w
-"""
-
-PROGRESS_KEYS = ("committed", "resolved", "narratives", "open", "claimed", "done", "failed",
-                 "cancelled", "p99")
+from synthesis.store_ops import OpsStore
 
 
 @dataclass
@@ -52,15 +33,14 @@ class Monitor:
     restarts: int = 0
     db_errors: int = 0
 
-    async def poll(self, pool: Any, clients: int) -> Sample | None:
+    async def poll(self, st: OpsStore, clients: int) -> Sample | None:
         self.clients = clients
         try:
-            async with pool.acquire() as conn:
-                row = await conn.fetchrow(PROGRESS_SQL, self.frame_ids)
+            progress = await st.run_progress(self.frame_ids)
         except Exception:  # noqa: BLE001 - the display must not stop the run
             self.db_errors += 1
             return None
-        s = Sample(time.time() - self.started, {k: row[k] for k in PROGRESS_KEYS}, clients)
+        s = Sample(time.time() - self.started, progress.model_dump(), clients)
         self.samples.append(s)
         return s
 

@@ -13,33 +13,13 @@ from rich.console import Console
 from rich.table import Table
 
 from synthesis.stats import summarize
+from synthesis.store_ops import OpsStore
 from workers.loadtest.players import Player, first_tokens
 
 OVERDUE_SECONDS = 5.0  # an open window this far past due, or a lease this far expired, is stuck
 INVARIANTS = ("exactly_once", "per_character_order", "causality", "isolation", "interrupt",
               "no_silent_loss")
 STAGES = ("timer_lateness", "synthesis", "fanout", "end_to_end")
-
-WINDOWS_SQL = """
-SELECT frame_id::text, id::text, character_id::text, seq, status, trigger_mode, pscale,
-       extract(epoch FROM opened_at)::float8 AS opened_at, extract(epoch FROM due_at)::float8 AS due_at,
-       extract(epoch FROM claimed_at)::float8 AS claimed_at, extract(epoch FROM completed_at)::float8 AS completed_at,
-       extract(epoch FROM lease_expires_at)::float8 AS lease_expires_at,
-       attempts, interrupt_source_id::text, last_error
-FROM public.windows WHERE frame_id = ANY($1::uuid[])"""
-SOLID_SQL = """
-SELECT frame_id::text, id::text, window_id::text, character_id::text, user_id::text, seq,
-       outcome_ids::text[], incorporated_through, extract(epoch FROM created_at)::float8 AS created_at,
-       prompt_tokens, completion_tokens, source_liquid_ids::text[], participant_user_ids::text[]
-FROM public.solid WHERE frame_id = ANY($1::uuid[])"""
-OUTCOMES_SQL = """
-SELECT frame_id::text, id::text, window_id::text, seq, source_character_id::text, interrupts,
-       extract(epoch FROM created_at)::float8 AS created_at
-FROM public.outcomes WHERE frame_id = ANY($1::uuid[])"""
-LIQUID_SQL = """
-SELECT frame_id::text, id::text, window_id::text, character_id::text, user_id::text, status,
-       extract(epoch FROM committed_at)::float8 AS committed_at
-FROM public.liquid WHERE frame_id = ANY($1::uuid[])"""
 
 
 @dataclass
@@ -51,13 +31,17 @@ class Data:
     taken_at: float = 0.0  # epoch seconds of the snapshot
 
 
-async def fetch(pool: Any, frame_ids: list[str]) -> Data:
+async def fetch(st: OpsStore, frame_ids: list[str]) -> Data:
     """One consistent snapshot (a repeatable-read transaction) of the run's frames."""
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        taken_at = float(await conn.fetchval("SELECT extract(epoch FROM clock_timestamp())::float8"))
-        rows = [[dict(r) for r in await conn.fetch(q, frame_ids)]
-                for q in (WINDOWS_SQL, SOLID_SQL, OUTCOMES_SQL, LIQUID_SQL)]
-    return Data(*rows, taken_at=taken_at)
+    async with st.transaction(isolation="repeatable_read", readonly=True) as tx:
+        taken_at = await st.server_clock(conn=tx)
+        windows = await st.run_windows(frame_ids, conn=tx)
+        solid = await st.run_solid(frame_ids, conn=tx)
+        outcomes = await st.run_outcomes(frame_ids, conn=tx)
+        liquid = await st.run_liquid(frame_ids, conn=tx)
+    return Data(windows=[r.model_dump() for r in windows], solid=[r.model_dump() for r in solid],
+                outcomes=[r.model_dump() for r in outcomes], liquid=[r.model_dump() for r in liquid],
+                taken_at=taken_at)
 
 
 def stuck(w: dict[str, Any] | None, at: float) -> bool:

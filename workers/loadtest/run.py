@@ -29,6 +29,7 @@ from rich.live import Live
 from synthesis import store
 from synthesis.errors import MediumError
 from synthesis.settings import Settings
+from synthesis.store_ops import OpsStore
 from workers.loadtest import plot, report
 from workers.loadtest import stack as stack_mod
 from workers.loadtest.monitor import Monitor
@@ -104,6 +105,7 @@ async def run(cfg: Config, db_url: str, source: str, log_dir: Path, console: Con
     frames = await stack_mod.prepare(db_url, cfg.scenario, cfg.frames, secret)
     frame_ids = [f.frame_id for f in frames]
     pool = await store.create_pool(db_url, max_size=3)
+    st = OpsStore(pool)
     stack: stack_mod.Stack | None = None
     if cfg.api is None:
         stack = stack_mod.Stack(db_url=db_url, workers=cfg.workers, env=child_env(cfg, secret), log_dir=log_dir,
@@ -117,7 +119,7 @@ async def run(cfg: Config, db_url: str, source: str, log_dir: Path, console: Con
         think = THINK_MEDIAN_GAME_SECONDS * cfg.time_scale
         players = [Player(api=api_url, frame_id=f.frame_id, seed=cfg.seed * 100_003 + i, think_median=think,
                           **p) for i, (f, p) in enumerate((f, p) for f in frames for p in f.players)]
-        return await _simulate(cfg, pool, stack, sampler, players, frame_ids, frames, source, log_dir,
+        return await _simulate(cfg, st, stack, sampler, players, frame_ids, frames, source, log_dir,
                                console, api_url)
     finally:
         if stack is not None:
@@ -125,7 +127,7 @@ async def run(cfg: Config, db_url: str, source: str, log_dir: Path, console: Con
         await pool.close()
 
 
-async def _simulate(cfg: Config, pool: Any, stack: stack_mod.Stack | None, sampler: stack_mod.Sampler,
+async def _simulate(cfg: Config, st: OpsStore, stack: stack_mod.Stack | None, sampler: stack_mod.Sampler,
                     players: list[Player], frame_ids: list[str], frames: list[stack_mod.Frame], source: str,
                     log_dir: Path, console: Console, api_url: str) -> int:
     started = time.time()
@@ -145,7 +147,7 @@ async def _simulate(cfg: Config, pool: Any, stack: stack_mod.Stack | None, sampl
     async def tick() -> None:
         while True:
             clients = sum(1 for p in players if p.connected)
-            await monitor.poll(pool, clients)
+            await monitor.poll(st, clients)
             sampler.sample(stack.pids() if stack else {})
             if stack is not None:
                 monitor.kills, monitor.restarts = len(stack.kills), sum(c.restarts for c in stack.workers)
@@ -186,11 +188,11 @@ async def _simulate(cfg: Config, pool: Any, stack: stack_mod.Stack | None, sampl
             for t in side[1:]:
                 t.cancel()
             await asyncio.gather(*actors, return_exceptions=True)
-            await _pause_npcs(pool, frame_ids)
-            drained = await _drain(pool, frame_ids, stop_at)
+            await _pause_npcs(st, frame_ids)
+            drained = await _drain(st, frame_ids, stop_at)
             drained_at = time.time()
             monitor.phase = "delivering"
-            data = await report.fetch(pool, frame_ids)
+            data = await report.fetch(st, frame_ids)
             delivered = await _delivered(data, players)
             sampler.sample(stack.pids() if stack else {})
             monitor.phase = "done"
@@ -246,40 +248,25 @@ def redact(url: str | None) -> str | None:
     return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url) if url else url
 
 
-async def _pause_npcs(pool: Any, frame_ids: list[str]) -> None:
+async def _pause_npcs(st: OpsStore, frame_ids: list[str]) -> None:
     """Actors read the frame's budget on every pass: 0 stops them acting."""
-    async with pool.acquire() as conn:
-        await conn.execute("UPDATE public.frames SET actor_budget_per_hour = 0, actors_always = false "
-                           "WHERE id = ANY($1::uuid[])", frame_ids)
+    await st.pause_actors(frame_ids)
 
 
-async def _drain(pool: Any, frame_ids: list[str], stop_at: float) -> bool:
+async def _drain(st: OpsStore, frame_ids: list[str], stop_at: float) -> bool:
     """Wait, for at most 30 s plus the longest remaining window, until the frames are idle (no
     open or claimed window, twice in a row), or at least settled: everything committed before
     ``stop_at`` resolved (or visibly failed), every window opened before it finished, and
     nothing overdue (NPC actors may still be finishing a pass that began before they were
     paused). Returns whether that happened in time."""
-    sql = f"""
-SELECT count(*) FILTER (WHERE status IN ('open', 'claimed')) AS live,
-       count(*) FILTER (WHERE status IN ('open', 'claimed') AND opened_at <= to_timestamp($2)) AS live_old,
-       count(*) FILTER (WHERE (status = 'open' AND due_at < now() - interval '{report.OVERDUE_SECONDS} s')
-                           OR (status = 'claimed'
-                               AND lease_expires_at < now() - interval '{report.OVERDUE_SECONDS} s')) AS overdue,
-       max(extract(epoch FROM due_at)::float8) FILTER (WHERE status = 'open') AS last_due,
-       (SELECT count(*) FROM public.liquid l JOIN public.windows x ON x.frame_id = l.frame_id AND x.id = l.window_id
-         WHERE l.frame_id = ANY($1::uuid[]) AND l.status = 'committed' AND x.status <> 'failed'
-           AND l.committed_at <= to_timestamp($2)) AS pending_old
-FROM public.windows WHERE frame_id = ANY($1::uuid[])"""
     start = time.time()
-    async with pool.acquire() as conn:
-        row = await conn.fetchrow(sql, frame_ids, stop_at)
-    deadline = start + DRAIN_EXTRA_SECONDS + max(0.0, (row["last_due"] or start) - start)
+    status = await st.drain_status(frame_ids, stop_at, report.OVERDUE_SECONDS)
+    deadline = start + DRAIN_EXTRA_SECONDS + max(0.0, (status.last_due or start) - start)
     quiet = 0
     while True:
-        async with pool.acquire() as conn:
-            row = await conn.fetchrow(sql, frame_ids, stop_at)
-        idle = row["live"] == 0
-        settled = row["live_old"] == 0 and row["pending_old"] == 0 and row["overdue"] == 0
+        status = await st.drain_status(frame_ids, stop_at, report.OVERDUE_SECONDS)
+        idle = status.live == 0
+        settled = status.live_old == 0 and status.pending_old == 0 and status.overdue == 0
         quiet = quiet + 1 if idle or settled else 0
         if quiet >= 2:
             return True
