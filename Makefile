@@ -37,7 +37,7 @@ test: $(STAMP) chromium
 
 lint: $(STAMP)
 	$(BIN)/ruff check synthesis api workers benchmarks tests
-	$(BIN)/mypy synthesis
+	$(BIN)/mypy synthesis api workers
 
 bench: $(STAMP)
 	$(BIN)/medium bench timers

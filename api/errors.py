@@ -51,7 +51,8 @@ def _loc(loc: tuple[Any, ...] | list[Any]) -> str:
 
 
 async def medium_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, errors.MediumError)
+    if not isinstance(exc, errors.MediumError):  # registered for this type only
+        raise exc
     if exc.status_code >= 500:
         log.error("request failed", extra={"action": "request_failed", "path": request.url.path,
                                            "code": exc.code, "error": exc.message})
@@ -59,7 +60,8 @@ async def medium_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def validation_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
+    if not isinstance(exc, RequestValidationError):  # registered for this type only
+        raise exc
     problems = list(exc.errors())
     if not problems:
         return JSONResponse(error_body("invalid_input", "invalid request", None), status_code=422)
@@ -69,14 +71,15 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
         if e.get("type") == "json_invalid":
             loc = loc[:1] or ("body",)
         fields.append(_loc(loc))
-    messages = [f"{f}: {str(e.get('msg', 'invalid'))}" for f, e in zip(fields, problems, strict=True)]
+    messages = [f"{f}: {e.get('msg', 'invalid')!s}" for f, e in zip(fields, problems, strict=True)]
     if problems[0].get("type") == "json_invalid":
         messages[0] = f"body: malformed JSON ({problems[0].get('ctx', {}).get('error', 'invalid')})"
     return JSONResponse(error_body("invalid_input", "; ".join(messages), fields[0]), status_code=422)
 
 
 async def http_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
+    if not isinstance(exc, StarletteHTTPException):  # registered for this type only
+        raise exc
     code = _HTTP_CODES.get(exc.status_code, "error")
     field = "path" if exc.status_code in (404, 405) else None
     return JSONResponse(error_body(code, str(exc.detail), field), status_code=exc.status_code,

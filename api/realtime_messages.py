@@ -70,6 +70,7 @@ def public(row: Row, now: datetime) -> Any:
 
 def text(ev: Event, model: Any) -> str:
     """One message: ``{"type", "cursor", "data"}``, compact JSON."""
-    assert ev.type in _TYPE_NAMES
+    if ev.type not in _TYPE_NAMES:
+        raise ValueError(f"no WebSocket message type for event type {ev.type!r}")
     return json.dumps({"type": ev.type, "cursor": ev.seq, "data": model.model_dump(mode="json")},
                       separators=(",", ":"))

@@ -128,9 +128,11 @@ async def _one_window(st: store.Store, frame_id: UUID, actor: UUID) -> UUID:
                                      content="The actor bows.", refined_text=None, pscale=-2,
                                      timer_duration=5, interruptive=False, interrupt_targets=[],
                                      soft_source="given", soft_note=None, now=now)
-        assert liq is not None
+        if liq is None:
+            raise RuntimeError("the benchmark's liquid was not inserted")
         liq = await st.commit_liquid(conn, frame_id, liq.id, now)
-    assert liq.window_id
+    if liq.window_id is None:
+        raise RuntimeError("committing the benchmark's liquid opened no window")
     return liq.window_id
 
 
@@ -216,7 +218,8 @@ async def run(dsn: str, clients: tuple[int, ...] = (1, 100, 1000), *, samples: i
         inst = await scenario.install(st, scenario.parse_scenario(SCENE))
         actor = next(c.id for c in inst.characters if c.name == "Actor")
         watcher = next(c.user_id for c in inst.characters if c.name == "Watcher")
-        assert watcher
+        if watcher is None:
+            raise RuntimeError("the fan-out scenario's Watcher has no player")
         port = _free_port()
         env = {**os.environ, "MEDIUM_JWT_SECRET": SECRET, "MEDIUM_LOG_LEVEL": "WARNING", "MEDIUM_LLM": "scripted"}
         env.pop("DATABASE_URL", None)

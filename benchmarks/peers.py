@@ -207,8 +207,7 @@ async def run_pgqueuer(dsn: str, workload: Workload) -> PeerResult:
             @qm.entrypoint("timer", accepts_context=False)
             async def timer(job: Job) -> None:
                 now = time.time()
-                assert job.payload is not None
-                rec.hit(int(job.payload), now)
+                rec.hit(int(job.payload or 0), now)
 
             worker = asyncio.create_task(
                 qm.run(dequeue_timeout=PGQUEUER_DEQUEUE_TIMEOUT, batch_size=PGQUEUER_BATCH_SIZE)

@@ -104,7 +104,8 @@ async def submit(st: Store, registry: Registry | None, *, frame_id: UUID, charac
             interrupt_targets=analysis.interrupt_targets, soft_source=analysis.source,
             soft_note=analysis.note, now=now, client_key=key)
         if liq is None:  # a concurrent retry with the same key inserted first
-            assert key is not None
+            if key is None:  # only a keyed insert can lose a race
+                raise RuntimeError("liquid insert returned no row without a client key")
             prior = await st.find_liquid_by_key(conn, frame_id, character_id, key)
             if prior is None:
                 raise Conflict("client_key is in use by a submission that is not visible to you",

@@ -94,7 +94,7 @@ class Listener:
                 await self._until_lost(conn, lost)
                 log.warning(f"{self.name} listener lost", extra={
                     "action": f"{self.name}_listener_lost", "channel": self.channel})
-            except Exception as exc:  # noqa: BLE001 - any failure: reconnect with backoff
+            except Exception as exc:
                 log.warning(f"{self.name} listener failed", extra={
                     "action": f"{self.name}_listen_failed", "channel": self.channel, "error": str(exc)})
             finally:
@@ -112,7 +112,7 @@ class Listener:
         """The health check: the connection answers ``SELECT 1`` within ``health_seconds``."""
         try:
             await asyncio.wait_for(conn.execute("SELECT 1"), timeout=self.health_seconds)
-        except Exception:  # noqa: BLE001 - any failure means reconnect
+        except Exception:
             return False
         return True
 
@@ -138,5 +138,5 @@ async def _close(conn: Any) -> None:
     except asyncio.CancelledError:
         conn.terminate()
         raise
-    except Exception:  # noqa: BLE001 - closing is best effort; never leave it half open
+    except Exception:
         conn.terminate()

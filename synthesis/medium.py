@@ -209,7 +209,8 @@ async def synthesize(st: Store, registry: Registry, frame_id: UUID, window_id: U
             await sending
     t2 = time.perf_counter()
     routed_at = clock.now() if clock is not None else now
-    assert routed_at is not None
+    if routed_at is None:
+        raise ValueError("synthesize needs a clock or now")
     result = medium_result(inp, out, directive=directive, model=model, narrator=label, usage=usage,
                            llm_ms=(t2 - t1) * 1000)
     plan = await apply(st, inp, result, now=routed_at, time_scale=time_scale)

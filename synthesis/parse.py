@@ -150,7 +150,8 @@ def enforce(refused: OutcomeRefused, inp: MediumInput) -> MediumOutput:
     """The refused output made shareable without another call: every leaking text redacted
     (``MediumOutput.redacted`` counts them) and every bound result restored."""
     out: MediumOutput = refused.output
-    assert out is not None and out.outcome is not None
+    if out is None or out.outcome is None:
+        raise ValueError("enforce needs a refusal that carries a parsed outcome")
     outcome = guard.redact(out.outcome, refused.leaks, inp)
     actions = [a.model_copy(update={"result": refused.binds[i]}) if i in refused.binds else a
                for i, a in enumerate(outcome.actions_resolved)]

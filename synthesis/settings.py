@@ -12,7 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The development JWT secret: fine on loopback, refused on any other interface (see
 # ``Settings.dev_secret_on``).
-DEV_JWT_SECRET = "medium-dev-jwt-secret-change-me-0123456789"
+DEV_JWT_SECRET = "medium-dev-jwt-secret-change-me-0123456789"  # noqa: S105  public by design, loopback only
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 
 

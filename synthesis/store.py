@@ -78,7 +78,8 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10,
                                          server_settings=server_settings_for(realtime))
     except DRIVER_ERRORS as exc:
         raise errors.DatabaseUnavailable(f"cannot connect to the database: {exc}") from exc
-    assert pool is not None
+    if pool is None:  # asyncpg returns None only with init failures it raised above
+        raise errors.DatabaseUnavailable("cannot connect to the database: no pool")
     return pool
 
 

@@ -63,7 +63,7 @@ class Actors:
                     await store.ping(conn)  # still leader (connection alive)?
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - reconnect and re-elect
+            except Exception as exc:
                 log.warning("actor leadership lost", extra={"action": "actor_reconnect", "error": str(exc)})
                 await asyncio.sleep(1.0)
             finally:

@@ -42,22 +42,23 @@ class Supervisor:
     def stop(self) -> None:
         self._stopping.set()
 
-    async def _start(self, child: Child) -> None:
+    async def _start(self, child: Child) -> asyncio.subprocess.Process:
         if child.log is None:
-            child.proc = await asyncio.create_subprocess_exec(*child.argv, env=self.env)
+            proc = await asyncio.create_subprocess_exec(*child.argv, env=self.env)
         else:
             with child.log.open("ab") as out:
-                child.proc = await asyncio.create_subprocess_exec(
+                proc = await asyncio.create_subprocess_exec(
                     *child.argv, env=self.env, stdout=out, stderr=asyncio.subprocess.STDOUT)
+        child.proc = proc
         child.started_at = asyncio.get_running_loop().time()
-        log.info("started", extra={"action": "child_start", "child": child.name, "pid": child.proc.pid})
+        log.info("started", extra={"action": "child_start", "child": child.name, "pid": proc.pid})
+        return proc
 
     async def _watch(self, child: Child) -> None:
         backoff = 0.5
         while not self._stopping.is_set():
-            await self._start(child)
-            assert child.proc is not None
-            code = await child.proc.wait()
+            proc = await self._start(child)
+            code = await proc.wait()
             child.history.append(code)
             if self._stopping.is_set():
                 return
@@ -91,17 +92,16 @@ class Supervisor:
         return 0
 
     async def shutdown(self) -> None:
-        live = [c for c in self.children if c.proc and c.proc.returncode is None]
-        for c in live:
-            assert c.proc is not None
-            log.info("stopping", extra={"action": "child_stop", "child": c.name, "pid": c.proc.pid})
-            c.proc.send_signal(signal.SIGTERM)
-        waits = [asyncio.wait_for(c.proc.wait(), self.grace) for c in live if c.proc]
-        for c, res in zip(live, await asyncio.gather(*waits, return_exceptions=True), strict=True):
-            if isinstance(res, BaseException) and c.proc and c.proc.returncode is None:
+        live = [(c, c.proc) for c in self.children if c.proc and c.proc.returncode is None]
+        for c, proc in live:
+            log.info("stopping", extra={"action": "child_stop", "child": c.name, "pid": proc.pid})
+            proc.send_signal(signal.SIGTERM)
+        waits = [asyncio.wait_for(proc.wait(), self.grace) for _, proc in live]
+        for (c, proc), res in zip(live, await asyncio.gather(*waits, return_exceptions=True), strict=True):
+            if isinstance(res, BaseException) and proc.returncode is None:
                 log.warning("killing", extra={"action": "child_kill", "child": c.name})
-                c.proc.kill()
-                await c.proc.wait()
+                proc.kill()
+                await proc.wait()
 
 
 def medium_argv(*args: str) -> list[str]:

@@ -164,7 +164,7 @@ class Worker:
                 claimed = await self._claim_pass()
                 next_due = None if claimed else await self.st.next_due()
                 failures = 0
-            except Exception as exc:  # noqa: BLE001 - one bad pass must not end the worker
+            except Exception as exc:
                 failures += 1
                 delay = min(5.0, 0.1 * 2 ** failures)
                 known = isinstance(exc, MediumError)  # unavailable, or a translated database error
@@ -237,7 +237,8 @@ class Worker:
     # --- one window ------------------------------------------------------------------------
 
     async def synthesize(self, w: Window) -> Any:
-        assert self.registry is not None, "a worker without a handler needs an LLM registry"
+        if self.registry is None:
+            raise RuntimeError("a worker without a handler needs an LLM registry")
         result = await medium.synthesize(self.st, self.registry, w.frame_id, w.id,
                                          clock=self.clock, time_scale=self.time_scale, live=self.live)
         if result.route.get("interrupted") or result.route.get("perceive"):
@@ -264,7 +265,7 @@ class Worker:
             self.stats.synthesis_ms.append((time.perf_counter() - t0) * 1000)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # noqa: BLE001 - any failure is recorded on the window
+        except Exception as exc:
             await self._failed_attempt(w, exc)
         finally:
             self.in_flight.pop(w.id, None)
@@ -304,7 +305,7 @@ class Worker:
                 continue
             try:
                 kept = await self.st.heartbeat(ids, self.clock.now(), self.lease_seconds, self.worker_id)
-            except Exception as exc:  # noqa: BLE001 - the next beat retries; leases are long enough
+            except Exception as exc:
                 log.warning("heartbeat failed", extra={"action": "heartbeat_failed", "error": str(exc)})
                 continue
             lost = set(ids) - set(kept) - {i for i in ids if i not in self.in_flight}

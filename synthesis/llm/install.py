@@ -122,7 +122,8 @@ def install_runtime(paths: Paths, progress: Progress = Progress()) -> Path:
                   "time: ~6 min on 2 cores)")
     cmd = [str(paths.python), "-m", "pip", "install", "--disable-pip-version-check", RUNTIME_REQUIREMENT]
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
-        assert proc.stdout is not None
+        if proc.stdout is None:  # stdout=PIPE always gives one
+            raise RuntimeError("pip started without a stdout pipe")
         tail: list[str] = []
         for line in proc.stdout:
             if line.strip():

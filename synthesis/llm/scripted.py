@@ -158,9 +158,9 @@ class ScriptedLLM:
         user = "\n".join(m["content"] for m in messages if m["role"] != "system")
         self.calls += 1
         digest = hashlib.sha256(f"{self.seed}|{system}|{user}".encode()).digest()
-        rng = random.Random(int.from_bytes(digest[:8], "big"))
+        rng = random.Random(int.from_bytes(digest[:8], "big"))  # noqa: S311  reproducible prose, not secrets
         # The fault dice are per call (so a retry may succeed); the content dice per prompt.
-        fault = random.Random(f"{self.seed}:{self.calls}:{digest.hex()[:8]}")
+        fault = random.Random(f"{self.seed}:{self.calls}:{digest.hex()[:8]}")  # noqa: S311  fault dice
         delay = self.latency.sample(fault)
         sink = delta_sink()
         if delay > 0 and sink is None:

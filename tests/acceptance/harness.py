@@ -183,7 +183,7 @@ class Driver:
             try:
                 busy = {w.character_id for w in await self.st.open_windows(self.frame_id)
                         if w.status == "open"}
-            except Exception as exc:  # noqa: BLE001 - the database may be restarting
+            except Exception as exc:
                 self.errors.append(str(exc))
                 await asyncio.sleep(0.2)
                 continue
@@ -198,7 +198,7 @@ class Driver:
                             client_key=f"driver-{n}")
                         left[c.id] -= 1
                         self.committed += 1
-                    except Exception as exc:  # noqa: BLE001
+                    except Exception as exc:
                         self.errors.append(str(exc))
             await asyncio.sleep(0.02)
 
@@ -210,7 +210,7 @@ async def wait_until(pred: Any, *, timeout: float, interval: float = 0.1) -> boo
         try:
             if await pred():
                 return True
-        except Exception:  # noqa: BLE001 - e.g. the database is restarting
+        except Exception:  # noqa: S110  not ready yet (a socket or a row): ask again
             pass
         await asyncio.sleep(interval)
     return False

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import tempfile
 from pathlib import Path
 
@@ -48,12 +49,13 @@ async def test_workers_reconnect_after_database_restart(tmp_path: Path) -> None:
 
                 assert await harness.wait_until(all_done, timeout=120)
             inv = await harness.check_invariants(st, inst.frame_id)
-            assert inv["not_exactly_once"] == [] and inv["out_of_order"] == []
+            assert inv["not_exactly_once"] == []
+            assert inv["out_of_order"] == []
             async with pool.acquire() as conn:
                 assert await conn.fetchval("SELECT count(*) FROM liquid WHERE status='resolved'") == 96
                 stamps = [r["created_at"] for r in await conn.fetch(
                     "SELECT created_at FROM solid ORDER BY created_at")]
-            gap = max((b - a).total_seconds() for a, b in zip(stamps, stamps[1:], strict=False))
+            gap = max((b - a).total_seconds() for a, b in itertools.pairwise(stamps))
             print(f"longest gap between narratives across the restart: {gap:.2f} s")
         finally:
             await pool.close()

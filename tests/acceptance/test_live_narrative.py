@@ -40,7 +40,8 @@ async def test_the_owner_and_the_gm_see_the_narrative_being_written(st: store.St
                                                                     tmp_path: Path) -> None:
     cast: Cast = await make_frame(st, two_players(actor_budget_per_hour=0))
     alda, brix = cast.users["Alda"], cast.users["Brix"]
-    assert alda and brix
+    assert alda
+    assert brix
     async with harness.stack(db_url, tmp_path, worker_env=STREAMING) as s:
         readers = {u: await Reader.open(s.base, cast.frame_id, u) for u in (alda, brix, cast.gm)}
 

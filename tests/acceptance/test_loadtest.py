@@ -45,13 +45,15 @@ async def test_loadtest_two_frames_with_worker_kills(db_url: str, tmp_path: Path
     assert counts["committed"] > 0
     assert counts["lost"] == counts["misdelivered"] == counts["unincorporated"] == counts["duplicated"] == 0
     assert doc["llm"]["calls"] > 0
-    assert doc["run"]["frames"] == 2 and doc["run"]["characters"] == 10
+    assert doc["run"]["frames"] == 2
+    assert doc["run"]["characters"] == 10
     assert len(doc["run"]["kills"]) >= 2  # the fault injection ran
     assert doc["processes"]["workers"]["restarts"] >= 2  # and the supervisor restarted them
     for stage in STAGES:
         assert doc["latency_ms"][stage]["p50"] is not None
     # time to first token: from a window's due time to its first narrative_delta at the owner
     assert set(doc["first_token_ms"]) == {"p50", "p90", "p99", "max"}
-    assert doc["first_token_ms"]["p50"] is not None and doc["details"]["first_token"]["windows"] > 0
+    assert doc["first_token_ms"]["p50"] is not None
+    assert doc["details"]["first_token"]["windows"] > 0
 
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -67,7 +67,8 @@ async def cast(st: store.Store) -> Cast:
 
 def players(cast: Cast) -> tuple[UUID, UUID]:
     a, b = cast.users["Alda"], cast.users["Brix"]
-    assert a and b
+    assert a
+    assert b
     return a, b
 
 
@@ -80,7 +81,8 @@ async def test_players_and_gm_receive_what_they_may(st: store.Store, db_url: str
         await play(s, st, cast, ("Alda", "Brix"), "I order a drink")
         outcomes = [o.id for o in await st.outcomes(cast.frame_id)]
         solids = await st.solids(cast.frame_id)
-        assert len(outcomes) == 4 and len(solids) == 4
+        assert len(outcomes) == 4
+        assert len(solids) == 4
         for user in readers:
             await delivered_exactly(st, readers[user], user, cast.frame_id)
         for user in (alda, brix):
@@ -103,7 +105,7 @@ async def test_players_and_gm_receive_what_they_may(st: store.Store, db_url: str
 
 async def test_reconnect_with_since_gets_exactly_the_missed(st: store.Store, db_url: str, tmp_path: Path,
                                                              cast: Cast) -> None:
-    alda, brix = players(cast)
+    alda, _brix = players(cast)
     async with harness.stack(db_url, tmp_path) as s:
         gm = await Reader.open(s.base, cast.frame_id, cast.gm)
         first = await Reader.open(s.base, cast.frame_id, alda)
@@ -116,12 +118,14 @@ async def test_reconnect_with_since_gets_exactly_the_missed(st: store.Store, db_
         await play(s, st, cast, ("Alda", "Brix"), "I sit down")
         missed = await truth(st, alda, cast.frame_id, since=last)
         kinds = [k for _, k in missed]
-        assert kinds.count("outcome") == 2 and kinds.count("narrative") == 1
+        assert kinds.count("outcome") == 2
+        assert kinds.count("narrative") == 1
 
         again = await Reader.open(s.base, cast.frame_id, alda, since=last)
         got = await delivered_exactly(st, again, alda, cast.frame_id, since=last)
         cursors = [c for c, _ in got]
-        assert cursors == sorted(set(cursors)) and cursors[0] > last  # in order, no duplicates
+        assert cursors == sorted(set(cursors))
+        assert cursors[0] > last
         assert again.of("narrative")[0]["user_id"] == str(alda)
         await play(s, st, cast, ("Brix",), "I leave")  # and it is live again afterwards
         await delivered_exactly(st, again, alda, cast.frame_id, since=last)

@@ -49,7 +49,8 @@ async def test_two_api_processes_share_one_limit(st: store.Store, db_url: str, t
         for p in procs:
             p.stop()
     # Each process alone would allow BURST: together they allowed BURST, not 2 * BURST.
-    assert statuses.count(201) == BURST and statuses.count(429) == 2 * BURST, statuses
+    assert statuses.count(201) == BURST, statuses
+    assert statuses.count(429) == 2 * BURST, statuses
     assert {r.json()["error"]["field"] for r in refused} == {"user_id"}
     assert all(int(r.headers["Retry-After"]) >= 1 for r in refused)
     async with st.pool.acquire() as conn:  # a refused submission wrote nothing

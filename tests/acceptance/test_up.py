@@ -56,14 +56,16 @@ def test_up_restarts_a_killed_worker_and_stops_cleanly(db_url: str, tmp_path: Pa
                 if len(pids) == 2 and victims[0].pid not in pids:
                     break
                 time.sleep(0.2)
-            assert len(pids) == 2 and victims[0].pid not in pids
+            assert len(pids) == 2
+            assert victims[0].pid not in pids
         finally:
             proc.send_signal(signal.SIGINT)
             code = proc.wait(60)
     assert code == 0
     restarts = [json.loads(line) for line in log.read_text().splitlines()
                 if line.startswith("{") and '"child_restart"' in line]
-    assert len(restarts) == 1 and restarts[0]["code"] == -9
+    assert len(restarts) == 1
+    assert restarts[0]["code"] == -9
 
 
 def test_submit_cli_goes_through_the_same_path(db_url: str) -> None:
@@ -76,15 +78,18 @@ def test_submit_cli_goes_through_the_same_path(db_url: str) -> None:
                           "--database-url", db_url], cwd=harness.ROOT, env=harness.env(),
                          capture_output=True, text=True, check=True)
     liquid = json.loads(sub.stdout)
-    assert liquid["status"] == "committed" and liquid["timer_expires_at"]
+    assert liquid["status"] == "committed"
+    assert liquid["timer_expires_at"]
     assert liquid["pscale"] in range(-3, 3)
     bad = subprocess.run([sys.executable, "-m", "workers", "submit", "--frame", frame, "--character", "nobody",
                           "--text", "x", "--database-url", db_url], cwd=harness.ROOT, env=harness.env(),
                          capture_output=True, text=True)
-    assert bad.returncode == 2 and "no character 'nobody'" in bad.stderr
+    assert bad.returncode == 2
+    assert "no character 'nobody'" in bad.stderr
     directive = subprocess.run([sys.executable, "-m", "workers", "directive", "--frame", frame, "--character",
                                 "dax_orrun", "--database-url", db_url], cwd=harness.ROOT, env=harness.env(),
                                capture_output=True, text=True, check=True)
-    assert "I lean on the bar" in directive.stdout and "ORIENTATION" in directive.stdout
+    assert "I lean on the bar" in directive.stdout
+    assert "ORIENTATION" in directive.stdout
     assert re.search(r"Hunting Kessa Vorn", directive.stdout)
     assert "patrol codes in a data chip" not in directive.stdout  # Kessa's internal never leaks

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from synthesis import scenario, store
+from synthesis import scenario, store, store_api
 from tests.acceptance import harness
 
 pytestmark = pytest.mark.acceptance
@@ -79,8 +79,10 @@ async def test_failing_llm_nothing_lost(st: store.Store, db_url: str, tmp_path: 
         failed = await conn.fetch("SELECT frame_id, id, last_error FROM windows WHERE status = 'failed'")
         assert all(r["last_error"] for r in failed)
     # Failed windows are retryable (the GM's retry): a healthy narrator then finishes them.
+    api = store_api.ApiStore(st.pool)
     for r in failed:
-        await st.fetchrow("retry_window", r["frame_id"], r["id"], harness.SystemClock().now())
+        async with api.as_service() as tx:
+            assert await api.retry_window(tx, r["frame_id"], r["id"], harness.SystemClock().now())
     with harness.workers(db_url, tmp_path, 1, environ=harness.env(MEDIUM_TIME_SCALE=TIME_SCALE),
                          extra=["--burst"]) as procs:
         assert procs[0].wait(120) == 0

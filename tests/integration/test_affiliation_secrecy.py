@@ -64,12 +64,14 @@ async def test_dax_cannot_learn_the_rebel_cell_exists_and_the_gm_can(db_url: str
         inst = await scenario.install(api.st, scenario.load_scenario_file(MOS_EISLEY))
         by_name = {c.name: c for c in inst.characters}
         dax, kessa = by_name["Dax Orrun"].user_id, by_name["Kessa Vorn"].user_id
-        assert dax and kessa
+        assert dax
+        assert kessa
         await _play_a_round(api, inst)
         spec = (await api.client.get("/openapi.json")).json()
         solid_ids = [s.id for s in await api.st.solids(inst.frame_id)]
         urls = _urls(spec, inst.frame_id, [c.id for c in inst.characters], solid_ids)
-        assert len(urls) >= 15 and any(u.endswith("/affiliations") for u in urls)
+        assert len(urls) >= 15
+        assert any(u.endswith("/affiliations") for u in urls)
 
         answered = 0
         for url in urls:
@@ -90,7 +92,8 @@ async def test_dax_cannot_learn_the_rebel_cell_exists_and_the_gm_can(db_url: str
             await conn.execute("SET LOCAL ROLE authenticated")
             names = [r["name"] for r in await conn.fetch("SELECT name FROM public.affiliations")]
             joined = await conn.fetch("SELECT affiliation_id FROM public.memberships")
-        assert "Rebel Cell" not in names and "Bounty Hunters' Guild" in names
+        assert "Rebel Cell" not in names
+        assert "Bounty Hunters' Guild" in names
         cell = next(a["id"] for a in gm_view.json() if a["name"] == "Rebel Cell")
         assert str(cell) not in {str(r["affiliation_id"]) for r in joined}
 
@@ -102,4 +105,5 @@ async def test_dax_cannot_learn_the_rebel_cell_exists_and_the_gm_can(db_url: str
                     seen.append(await recv_json(ws, timeout=1.0))
             except TimeoutError:
                 pass
-        assert seen and not _leaks(json.dumps(seen))
+        assert seen
+        assert not _leaks(json.dumps(seen))

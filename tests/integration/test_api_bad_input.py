@@ -166,7 +166,8 @@ CASES = [
 
 
 def test_the_table_is_big_enough() -> None:
-    assert len(CASES) >= 15 and len({c.id for c in CASES}) == len(CASES)
+    assert len(CASES) >= 15
+    assert len({c.id for c in CASES}) == len(CASES)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

@@ -103,7 +103,8 @@ async def test_a_removed_member_is_disconnected_and_sent_nothing_more(db_url: st
         st = app.state.store
         cast = await cast_of(st)
         alda, brix = cast.users["Alda"], cast.users["Brix"]
-        assert alda and brix
+        assert alda
+        assert brix
         stays, leaves = Reader(await connect(ws_url(base, cast.frame_id, alda))), \
             await connect(ws_url(base, cast.frame_id, brix))
         async with httpx.AsyncClient(base_url=base) as http:
@@ -123,7 +124,8 @@ async def test_catch_up_then_live_routes_by_audience(db_url: str) -> None:
         st = app.state.store
         cast = await cast_of(st)
         alda, brix = cast.users["Alda"], cast.users["Brix"]
-        assert alda and brix
+        assert alda
+        assert brix
         await play_round(st, cast, ("Alda", "Brix"), "I watch the door")  # history before connecting
 
         readers = {u: Reader(await connect(ws_url(base, cast.frame_id, u))) for u in (alda, brix, cast.gm)}
@@ -141,12 +143,14 @@ async def test_catch_up_then_live_routes_by_audience(db_url: str) -> None:
             assert [m for m in msgs if m["type"] == "outcome"] == [
                 m for m in readers[cast.gm].messages if m["type"] == "outcome"]
             frame = next(m for m in msgs if m["type"] == "frame")["data"]
-            assert frame["my_role"] == "player" and frame["id"] == str(cast.frame_id)
+            assert frame["my_role"] == "player"
+            assert frame["id"] == str(cast.frame_id)
         # data is the row exactly as REST returns it
         outcome = next(m for m in readers[alda].messages if m["type"] == "outcome")
         assert {"id", "frame_id", "seq", "clock", "narrator", "actions_resolved"} <= set(outcome["data"])
         narrative = next(m for m in readers[alda].messages if m["type"] == "narrative")["data"]
-        assert "directive" not in narrative and narrative["character_id"] == str(cast.ids["Alda"])
+        assert "directive" not in narrative
+        assert narrative["character_id"] == str(cast.ids["Alda"])
         for reader in readers.values():
             await reader.close()
 
@@ -202,7 +206,8 @@ async def test_one_listen_connection_and_slow_clients(db_url: str) -> None:
                 listeners = await conn.fetch(
                     "SELECT pid, query FROM pg_stat_activity WHERE application_name = 'medium-gateway' "
                     "AND datname = current_database()")
-            assert len(listeners) == 1 and listeners[0]["query"].startswith("LISTEN")
+            assert len(listeners) == 1
+            assert listeners[0]["query"].startswith("LISTEN")
             assert listeners[0]["pid"] == gateway.listener_pid
             async with st.transaction() as conn:
                 await st.lock_frame(conn, fid)

@@ -41,24 +41,29 @@ async def test_frames_members_and_roles(db_url: str) -> None:
         r = await c.post("/frames", json={"name": "Cantina", "pscale_windows": {"-2": 3}}, headers=bearer(gm))
         assert r.status_code == 201, r.text
         frame = r.json()
-        assert frame["my_role"] == "gm" and frame["pscale_windows"] == {"-2": 3.0}
-        assert frame["clock"] == "day 1, 00:00:00" and frame["narrator"].startswith("scripted")
+        assert frame["my_role"] == "gm"
+        assert frame["pscale_windows"] == {"-2": 3.0}
+        assert frame["clock"] == "day 1, 00:00:00"
+        assert frame["narrator"].startswith("scripted")
         fid = frame["id"]
         await api.st.ensure_user(player)
         await api.st.ensure_user(outsider)
         r = await c.post(f"/frames/{fid}/members", json={"user_id": str(player)}, headers=bearer(gm))
-        assert r.status_code == 201 and r.json()["role"] == "player"
+        assert r.status_code == 201
+        assert r.json()["role"] == "player"
 
         r = await c.get("/frames", headers=bearer(player))
         assert [(f["id"], f["my_role"]) for f in r.json()] == [(fid, "player")]
         assert (await c.get(f"/frames/{fid}", headers=bearer(player))).json()["my_role"] == "player"
         assert (await c.get("/frames", headers=bearer(outsider))).json() == []
         r = await c.get(f"/frames/{fid}", headers=bearer(outsider))
-        assert r.status_code == 404 and r.json()["error"]["field"] == "frame_id"
+        assert r.status_code == 404
+        assert r.json()["error"]["field"] == "frame_id"
 
         before = await row_counts(api.st)
         r = await c.patch(f"/frames/{fid}", json={"mode": "shared"}, headers=bearer(player))
-        assert r.status_code == 403 and r.json()["error"]["field"] == "frame_id"
+        assert r.status_code == 403
+        assert r.json()["error"]["field"] == "frame_id"
         r = await c.post(f"/frames/{fid}/members", json={"user_id": str(outsider)}, headers=bearer(player))
         assert r.status_code == 403
         assert await row_counts(api.st) == before
@@ -72,41 +77,53 @@ async def test_frames_members_and_roles(db_url: str) -> None:
         assert (await c.delete(f"/frames/{fid}/members/{player}", headers=bearer(gm))).status_code == 204
         assert (await c.get(f"/frames/{fid}", headers=bearer(player))).status_code == 404
         r = await c.delete(f"/frames/{fid}/members/{gm}", headers=bearer(gm))
-        assert r.status_code == 409 and r.json()["error"]["field"] == "user_id"
+        assert r.status_code == 409
+        assert r.json()["error"]["field"] == "user_id"
 
 
 async def test_cast_truths_are_visible_only_where_allowed(db_url: str) -> None:
     async with running_api(db_url) as api:
         cast = await cast_of(api.st)
         alda, brix = cast.users["Alda"], cast.users["Brix"]
-        assert alda and brix
+        assert alda
+        assert brix
         c, fid = api.client, cast.frame_id
 
         as_alda = {x["name"]: x for x in (await c.get(f"/frames/{fid}/characters", headers=bearer(alda))).json()}
-        assert as_alda["Alda"]["internal"] == "ALDA-SECRET" and as_alda["Alda"]["affiliations"] == ["Cell"]
-        assert as_alda["Brix"]["internal"] is None and as_alda["Zed"]["is_npc"]
+        assert as_alda["Alda"]["internal"] == "ALDA-SECRET"
+        assert as_alda["Alda"]["affiliations"] == ["Cell"]
+        assert as_alda["Brix"]["internal"] is None
+        assert as_alda["Zed"]["is_npc"]
         as_brix = {x["name"]: x for x in (await c.get(f"/frames/{fid}/characters", headers=bearer(brix))).json()}
-        assert as_brix["Alda"]["affiliations"] == [] and as_brix["Alda"]["internal"] is None
+        assert as_brix["Alda"]["affiliations"] == []
+        assert as_brix["Alda"]["internal"] is None
         as_gm = {x["name"]: x for x in (await c.get(f"/frames/{fid}/characters", headers=bearer(cast.gm))).json()}
-        assert as_gm["Zed"]["internal"] == "ZED-SECRET" and as_gm["Alda"]["affiliations"] == ["Cell"]
+        assert as_gm["Zed"]["internal"] == "ZED-SECRET"
+        assert as_gm["Alda"]["affiliations"] == ["Cell"]
 
         affs = (await c.get(f"/frames/{fid}/affiliations", headers=bearer(alda))).json()
-        assert affs[0]["internal"] == "CELL-SECRET" and affs[0]["members"] == [str(cast.ids["Alda"])]
+        assert affs[0]["internal"] == "CELL-SECRET"
+        assert affs[0]["members"] == [str(cast.ids["Alda"])]
         # Alda's membership is hidden and Cell has no other member: Brix cannot know Cell exists.
         assert (await c.get(f"/frames/{fid}/affiliations", headers=bearer(brix))).json() == []
         affs = (await c.get(f"/frames/{fid}/affiliations", headers=bearer(cast.gm))).json()
-        assert affs[0]["internal"] == "CELL-SECRET" and affs[0]["members"] == [str(cast.ids["Alda"])]
+        assert affs[0]["internal"] == "CELL-SECRET"
+        assert affs[0]["members"] == [str(cast.ids["Alda"])]
 
         know = (await c.get(f"/frames/{fid}/characters/{cast.ids['Brix']}/knowledge", headers=bearer(brix))).json()
         assert know["me"]["internal"] == "BRIX-SECRET"
-        assert "ALDA-SECRET" not in str(know) and "CELL" not in str(know)
+        assert "ALDA-SECRET" not in str(know)
+        assert "CELL" not in str(know)
         r = await c.get(f"/frames/{fid}/characters/{cast.ids['Alda']}/knowledge", headers=bearer(brix))
-        assert r.status_code == 403 and r.json()["error"]["field"] == "character_id"
+        assert r.status_code == 403
+        assert r.json()["error"]["field"] == "character_id"
 
         # GM CRUD: a new NPC, renamed, made a public member, then deleted
         r = await c.post(f"/frames/{fid}/characters", json={"name": "Old Ben", "internal": "BEN-SECRET"},
                          headers=bearer(cast.gm))
-        assert r.status_code == 201 and r.json()["handle"] == "old_ben" and r.json()["internal"] == "BEN-SECRET"
+        assert r.status_code == 201
+        assert r.json()["handle"] == "old_ben"
+        assert r.json()["internal"] == "BEN-SECRET"
         ben = r.json()["id"]
         r = await c.patch(f"/frames/{fid}/characters/{ben}", json={"external": "Robed.", "model": "scripted"},
                           headers=bearer(cast.gm))
@@ -114,28 +131,34 @@ async def test_cast_truths_are_visible_only_where_allowed(db_url: str) -> None:
         aid = affs[0]["id"]
         r = await c.put(f"/frames/{fid}/affiliations/{aid}/members/{ben}", json={"hidden": False},
                         headers=bearer(cast.gm))
-        assert r.status_code == 200 and r.json()["hidden"] is False
+        assert r.status_code == 200
+        assert r.json()["hidden"] is False
         as_brix = {x["name"]: x for x in (await c.get(f"/frames/{fid}/characters", headers=bearer(brix))).json()}
-        assert as_brix["Old Ben"]["affiliations"] == ["Cell"] and as_brix["Old Ben"]["internal"] is None
+        assert as_brix["Old Ben"]["affiliations"] == ["Cell"]
+        assert as_brix["Old Ben"]["internal"] is None
         r = await c.post(f"/frames/{fid}/characters", json={"name": "Mallory"}, headers=bearer(brix))
         assert r.status_code == 403
         assert (await c.delete(f"/frames/{fid}/characters/{ben}", headers=bearer(cast.gm))).status_code == 204
         r = await c.delete(f"/frames/{fid}/characters/{ben}", headers=bearer(cast.gm))
-        assert r.status_code == 404 and r.json()["error"]["field"] == "character_id"
+        assert r.status_code == 404
+        assert r.json()["error"]["field"] == "character_id"
 
 
 async def test_liquid_submit_commit_edit_withdraw(db_url: str) -> None:
     async with running_api(db_url) as api:
         cast = await cast_of(api.st)
         alda, brix = cast.users["Alda"], cast.users["Brix"]
-        assert alda and brix
+        assert alda
+        assert brix
         c, fid = api.client, cast.frame_id
         r = await c.post(f"/frames/{fid}/liquid", json={"character_id": str(cast.ids["Alda"]),
                                                         "content": "I watch the door"}, headers=bearer(alda))
         assert r.status_code == 201, r.text
         liq = r.json()
-        assert liq["status"] == "submitted" and liq["timer_expires_at"] is None
-        assert -3 <= liq["pscale"] <= 2 and liq["timer_duration"] > 0
+        assert liq["status"] == "submitted"
+        assert liq["timer_expires_at"] is None
+        assert -3 <= liq["pscale"] <= 2
+        assert liq["timer_duration"] > 0
 
         intent = (await c.get(f"/frames/{fid}/intent", headers=bearer(brix))).json()
         assert [(i["name"], i["content"], i["status"]) for i in intent] == [("Alda", "I watch the door", "submitted")]
@@ -145,17 +168,21 @@ async def test_liquid_submit_commit_edit_withdraw(db_url: str) -> None:
 
         r = await c.patch(f"/liquid/{liq['id']}", json={"content": "I search the room for an hour"},
                           headers=bearer(alda))
-        assert r.status_code == 200 and r.json()["content"] == "I search the room for an hour"
+        assert r.status_code == 200
+        assert r.json()["content"] == "I search the room for an hour"
         r = await c.patch(f"/liquid/{liq['id']}", json={"content": "mine now"}, headers=bearer(brix))
-        assert r.status_code == 404 and r.json()["error"]["field"] == "liquid_id"
+        assert r.status_code == 404
+        assert r.json()["error"]["field"] == "liquid_id"
 
         r = await c.post(f"/liquid/{liq['id']}/commit", headers=bearer(alda))
-        assert r.status_code == 200 and r.json()["status"] == "committed"
+        assert r.status_code == 200
+        assert r.json()["status"] == "committed"
         committed = r.json()
         due = datetime.fromisoformat(committed["timer_expires_at"])
         assert due > datetime.fromisoformat(committed["committed_at"])
         timers = (await c.get(f"/frames/{fid}/timers", headers=bearer(alda))).json()
-        assert [t["id"] for t in timers] == [committed["window_id"]] and timers[0]["remaining_seconds"] > 0
+        assert [t["id"] for t in timers] == [committed["window_id"]]
+        assert timers[0]["remaining_seconds"] > 0
         assert (await c.get(f"/frames/{fid}/timers", headers=bearer(brix))).json() == []
         assert len((await c.get(f"/frames/{fid}/timers", headers=bearer(cast.gm))).json()) == 1
 
@@ -163,7 +190,8 @@ async def test_liquid_submit_commit_edit_withdraw(db_url: str) -> None:
         r = await c.post(f"/frames/{fid}/liquid", json={"character_id": str(cast.ids["Alda"]),
                                                         "content": "I sip my drink", "commit": True,
                                                         "pscale": -2}, headers=bearer(alda))
-        assert r.status_code == 201 and r.json()["window_id"] == committed["window_id"]
+        assert r.status_code == 201
+        assert r.json()["window_id"] == committed["window_id"]
         assert r.json()["timer_expires_at"] == committed["timer_expires_at"]
 
         r = await c.post(f"/frames/{fid}/liquid", json={"character_id": str(cast.ids["Brix"]),
@@ -180,20 +208,24 @@ async def test_a_retried_submit_with_a_client_key_adds_no_second_action(db_url: 
     async with running_api(db_url) as api:
         cast = await cast_of(api.st)
         alda, brix = cast.users["Alda"], cast.users["Brix"]
-        assert alda and brix
+        assert alda
+        assert brix
         c, fid = api.client, cast.frame_id
         body = {"character_id": str(cast.ids["Alda"]), "content": "I watch the door", "client_key": "t-1"}
         first = await c.post(f"/frames/{fid}/liquid", json=body, headers=bearer(alda))
-        assert first.status_code == 201 and first.json()["client_key"] == "t-1"
+        assert first.status_code == 201
+        assert first.json()["client_key"] == "t-1"
 
         # the answer was lost; the client retries, now asking to commit: same row, committed
         again = await c.post(f"/frames/{fid}/liquid", json=body | {"commit": True}, headers=bearer(alda))
         assert again.status_code == 200, again.text
-        assert again.json()["id"] == first.json()["id"] and again.json()["status"] == "committed"
+        assert again.json()["id"] == first.json()["id"]
+        assert again.json()["status"] == "committed"
         # and once more: nothing changes, no new event
         seq = (await c.get(f"/frames/{fid}", headers=bearer(alda))).json()["event_seq"]
         third = await c.post(f"/frames/{fid}/liquid", json=body | {"commit": True}, headers=bearer(alda))
-        assert third.status_code == 200 and third.json() == again.json()
+        assert third.status_code == 200
+        assert third.json() == again.json()
         assert (await c.get(f"/frames/{fid}", headers=bearer(alda))).json()["event_seq"] == seq
         assert [x["id"] for x in (await c.get(f"/frames/{fid}/liquid", headers=bearer(alda))).json()] \
             == [first.json()["id"]]
@@ -201,7 +233,8 @@ async def test_a_retried_submit_with_a_client_key_adds_no_second_action(db_url: 
         # keys are per character: Brix may use the same key for his own action
         r = await c.post(f"/frames/{fid}/liquid", headers=bearer(brix),
                          json=body | {"character_id": str(cast.ids["Brix"]), "content": "I wait"})
-        assert r.status_code == 201 and r.json()["id"] != first.json()["id"]
+        assert r.status_code == 201
+        assert r.json()["id"] != first.json()["id"]
 
 
 async def test_concurrent_retries_with_one_client_key_make_one_action(db_url: str) -> None:
@@ -223,7 +256,8 @@ async def test_reading_is_isolated_by_rls(db_url: str) -> None:
     async with running_api(db_url) as api:
         cast = await cast_of(api.st)
         alda, brix = cast.users["Alda"], cast.users["Brix"]
-        assert alda and brix
+        assert alda
+        assert brix
         now = datetime.now(UTC)
         await commit(api.st, cast, "Alda", "I watch the door", -1, now)
         await commit(api.st, cast, "Brix", "I polish my armour", -1, now)
@@ -236,7 +270,8 @@ async def test_reading_is_isolated_by_rls(db_url: str) -> None:
             assert [s["character_id"] for s in solid] == [str(cast.ids[name])]
             assert all(s["user_id"] == str(user) and "directive" not in s for s in solid)
             outcomes = (await c.get(f"/frames/{fid}/outcomes", headers=bearer(user))).json()
-            assert len(outcomes) == 2 and outcomes[0]["seq"] < outcomes[1]["seq"]
+            assert len(outcomes) == 2
+            assert outcomes[0]["seq"] < outcomes[1]["seq"]
         assert len((await c.get(f"/frames/{fid}/solid", headers=bearer(cast.gm))).json()) == 2
         last = (await c.get(f"/frames/{fid}/outcomes", headers=bearer(alda))).json()[0]["seq"]
         assert len((await c.get(f"/frames/{fid}/outcomes?since={last}", headers=bearer(alda))).json()) == 1
@@ -245,7 +280,8 @@ async def test_reading_is_isolated_by_rls(db_url: str) -> None:
         outsider = new_user()
         for path in ("solid", "outcomes", "timers", "liquid", "intent", "characters", "affiliations"):
             r = await c.get(f"/frames/{fid}/{path}", headers=bearer(outsider))
-            assert r.status_code == 404 and r.json()["error"]["field"] == "frame_id", path
+            assert r.status_code == 404, path
+            assert r.json()["error"]["field"] == "frame_id", path
 
         sid = (await c.get(f"/frames/{fid}/solid", headers=bearer(alda))).json()[0]["id"]
         r = await c.get(f"/frames/{fid}/solid/{sid}/directive", headers=bearer(alda))
@@ -253,7 +289,8 @@ async def test_reading_is_isolated_by_rls(db_url: str) -> None:
         r = await c.get(f"/frames/{fid}/solid/{sid}/directive", headers=bearer(cast.gm))
         assert "ALDA-SECRET" in r.json()["directive"]
         stats = (await c.get(f"/frames/{fid}/stats", headers=bearer(cast.gm))).json()
-        assert stats["llm"]["calls"] == 2 and stats["open_windows"] == 0
+        assert stats["llm"]["calls"] == 2
+        assert stats["open_windows"] == 0
         assert stats["synthesis_ms"]["p50"] is not None
 
 
@@ -268,21 +305,27 @@ async def test_gm_window_actions_and_directive(db_url: str) -> None:
         assert wid
 
         r = await c.get(f"/frames/{fid}/characters/{cast.ids['Alda']}/directive", headers=bearer(cast.gm))
-        assert r.status_code == 200 and "I watch the door" in r.json()["directive"]
+        assert r.status_code == 200
+        assert "I watch the door" in r.json()["directive"]
         r = await c.get(f"/frames/{fid}/characters/{cast.ids['Alda']}/directive", headers=bearer(alda))
-        assert r.status_code == 403 and r.json()["error"]["field"] == "frame_id"
+        assert r.status_code == 403
+        assert r.json()["error"]["field"] == "frame_id"
         r = await c.get(f"/frames/{fid}/characters/{new_user()}/directive", headers=bearer(cast.gm))
-        assert r.status_code == 404 and r.json()["error"]["field"] == "character_id"
+        assert r.status_code == 404
+        assert r.json()["error"]["field"] == "character_id"
 
         before = await liquid_states(api.st)
         r = await c.post(f"/frames/{fid}/windows/{wid}/cancel", headers=bearer(alda))
-        assert r.status_code == 403 and await liquid_states(api.st) == before
+        assert r.status_code == 403
+        assert await liquid_states(api.st) == before
         r = await c.post(f"/frames/{fid}/windows/{wid}/cancel", headers=bearer(cast.gm))
-        assert r.status_code == 200 and r.json()["status"] == "cancelled"
+        assert r.status_code == 200
+        assert r.json()["status"] == "cancelled"
         liq = (await c.get(f"/frames/{fid}/liquid", headers=bearer(alda))).json()
         assert [(x["status"], x["window_id"]) for x in liq] == [("submitted", None)]
         r = await c.post(f"/frames/{fid}/windows/{wid}/cancel", headers=bearer(cast.gm))
-        assert r.status_code == 409 and r.json()["error"]["field"] == "status"
+        assert r.status_code == 409
+        assert r.json()["error"]["field"] == "status"
 
         r = await c.post(f"/liquid/{liq[0]['id']}/commit", headers=bearer(alda))
         w2 = r.json()["window_id"]
@@ -295,10 +338,13 @@ async def test_gm_window_actions_and_directive(db_url: str) -> None:
         r = await c.post(f"/frames/{fid}/windows/{w2}/retry", headers=bearer(cast.gm))
         # claimable again at once (queries.sql: an expired-lease claim, so it cannot collide with
         # a newer open window of the same character)
-        assert r.status_code == 200 and r.json()["status"] in ("open", "claimed")
-        assert r.json()["last_error"] is None and r.json()["attempts"] == 0
+        assert r.status_code == 200
+        assert r.json()["status"] in ("open", "claimed")
+        assert r.json()["last_error"] is None
+        assert r.json()["attempts"] == 0
         r = await c.post(f"/frames/{fid}/windows/{new_user()}/retry", headers=bearer(cast.gm))
-        assert r.status_code == 404 and r.json()["error"]["field"] == "window_id"
+        assert r.status_code == 404
+        assert r.json()["error"]["field"] == "window_id"
 
 
 async def test_plumbing_models_and_static(db_url: str, tmp_path: Path) -> None:
@@ -310,14 +356,18 @@ async def test_plumbing_models_and_static(db_url: str, tmp_path: Path) -> None:
         assert (await c.get("/config")).json() == {"narrator": "scripted narrator (offline)", "time_scale": 0.5}
         r = await c.post("/models", json={"name": "gpt", "provider": "openai", "model": "gpt-4o-mini",
                                           "api_key": "sk-proj-abcdefghijklmnop1234"}, headers=bearer(user))
-        assert r.status_code == 201 and r.json()["api_key"] == "sk-proj-…1234"
+        assert r.status_code == 201
+        assert r.json()["api_key"] == "sk-proj-…1234"
         listed = (await c.get("/models", headers=bearer(user))).json()
-        assert [m["api_key"] for m in listed] == ["sk-proj-…1234"] and "abcdefgh" not in str(listed)
+        assert [m["api_key"] for m in listed] == ["sk-proj-…1234"]
+        assert "abcdefgh" not in str(listed)
         async with api.st.pool.acquire() as conn:
             stored = await conn.fetchval("SELECT api_key_encrypted FROM models")
-        assert stored and "abcdefgh" not in stored
+        assert stored
+        assert "abcdefgh" not in stored
         r = await c.post("/models", json={"name": "gpt", "provider": "openai", "model": "x"}, headers=bearer(user))
-        assert r.status_code == 409 and r.json()["error"]["field"] == "name"
+        assert r.status_code == 409
+        assert r.json()["error"]["field"] == "name"
         assert (await c.get("/models")).status_code == 401
 
         text = (await c.get("/metrics")).text
@@ -327,10 +377,12 @@ async def test_plumbing_models_and_static(db_url: str, tmp_path: Path) -> None:
             assert name in text, name
         assert 'route="/models",status="201"' in text
         spec = (await c.get("/openapi.json")).json()
-        assert "/frames/{frame_id}/liquid" in spec["paths"] and "/frames/{frame_id}/stats" in spec["paths"]
+        assert "/frames/{frame_id}/liquid" in spec["paths"]
+        assert "/frames/{frame_id}/stats" in spec["paths"]
         assert (await c.get("/docs")).status_code == 200
         r = await c.get("/gm")
-        assert r.status_code in (200, 404) and (r.status_code == 200 or r.json()["error"]["field"] == "path")
+        assert r.status_code in (200, 404)
+        assert (r.status_code == 200 or r.json()["error"]["field"] == "path")
 
     (tmp_path / "index.html").write_text("<h1>player</h1>")
     (tmp_path / "app.js").write_text("console.log(1)")
@@ -361,6 +413,8 @@ async def test_database_unavailable_is_503(db_url: str) -> None:
         assert (await c.get("/health")).status_code == 200
         await pool.close()  # the database is gone, as far as this app can tell
         r = await c.get("/health")
-        assert r.status_code == 503 and r.json() == {"status": "unavailable", "database": "unavailable"}
+        assert r.status_code == 503
+        assert r.json() == {"status": "unavailable", "database": "unavailable"}
         r = await c.get("/frames", headers=bearer(new_user()))
-        assert r.status_code == 503 and r.json()["error"]["code"] == "database_unavailable"
+        assert r.status_code == 503
+        assert r.json()["error"]["code"] == "database_unavailable"

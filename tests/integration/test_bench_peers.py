@@ -77,7 +77,7 @@ async def test_run_peers_shape() -> None:
     assert set(out) == {"burst"}
     assert out["burst"]["asyncio"]["fired"] == 5
     assert seen
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown peers"):
         await run_peers(DSN, [Workload.burst(n=5)], names=["nope"], progress=None)
 
 
@@ -85,7 +85,8 @@ def test_workload_due_times() -> None:
     spread = Workload.spread(n=4, seconds=2.0)
     assert spread.due_times(100.0) == [101.0, 101.5, 102.0, 102.5]
     burst = Workload.burst(n=3)
-    assert burst.is_burst and burst.due_times(0.0) == [1.0, 1.0, 1.0]
+    assert burst.is_burst
+    assert burst.due_times(0.0) == [1.0, 1.0, 1.0]
 
 
 def test_stats_nearest_rank() -> None:

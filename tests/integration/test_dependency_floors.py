@@ -98,7 +98,8 @@ async def test_websocket_client_options_against_uvicorn_sansio() -> None:
         async with connect(f"{base}/closed", proxy=None) as ws:
             with pytest.raises(ConnectionClosed) as closed:
                 await ws.recv()
-            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+            assert closed.value.rcvd is not None
+            assert closed.value.rcvd.code == 4403
         with pytest.raises(InvalidStatus) as refused:
             await connect(f"{base}/refused", proxy=None)
         assert refused.value.response.status_code == 403

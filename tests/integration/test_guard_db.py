@@ -93,9 +93,12 @@ async def test_redactions_are_stored_with_the_outcome(st: store.Store) -> None:
     llm = Fake(lambda prompt: leaky_reply(prompt, json_mode=False))
     results = await play(st, inst, registry_with(llm), ["Kessa Vorn"])
     [o] = await st.outcomes(inst.frame_id)
-    assert o.redacted >= 3 and results[0].repaired and llm.calls == 2
+    assert o.redacted >= 3
+    assert results[0].repaired
+    assert llm.calls == 2
     text = json.dumps(o.model_dump(mode="json")).lower()
-    assert "left boot" not in text and "rebel cell" not in text
+    assert "left boot" not in text
+    assert "rebel cell" not in text
     [s] = await st.solids(inst.frame_id)
     assert "left boot" in s.narrative.lower()
 
@@ -103,15 +106,20 @@ async def test_redactions_are_stored_with_the_outcome(st: store.Store) -> None:
 async def test_blind_mode_routes_with_two_calls(st: store.Store) -> None:
     inst = await install(st, outcome_mode="blind")
     frame = await st.get_frame(inst.frame_id)
-    assert frame is not None and frame.outcome_mode == "blind"
+    assert frame is not None
+    assert frame.outcome_mode == "blind"
     reg = scripted_registry()
     [res] = await play(st, inst, reg, ["Kessa Vorn"])
-    assert res.routed and res.outcome_id and res.solid_id
-    assert reg.scripted is not None and reg.scripted.calls == 2
+    assert res.routed
+    assert res.outcome_id
+    assert res.solid_id
+    assert reg.scripted is not None
+    assert reg.scripted.calls == 2
     [s] = await st.solids(inst.frame_id)
     adjudicate, narrate = s.directive.split("THE OUTCOME (already decided", 1)[0], s.directive
     assert "private (only you know)" not in adjudicate.split("### SYSTEM")[1]
-    assert "private (only you know)" in narrate and s.narrative
+    assert "private (only you know)" in narrate
+    assert s.narrative
 
 
 async def test_the_gm_sets_the_outcome_mode(db_url: str) -> None:
@@ -121,15 +129,18 @@ async def test_the_gm_sets_the_outcome_mode(db_url: str) -> None:
     async with running_api(db_url) as api:
         c = api.client
         r = await c.post("/frames", json={"name": "Cantina"}, headers=bearer(gm))
-        assert r.status_code == 201 and r.json()["outcome_mode"] == "guarded"
+        assert r.status_code == 201
+        assert r.json()["outcome_mode"] == "guarded"
         fid = r.json()["id"]
         await api.st.ensure_user(player)
         await c.post(f"/frames/{fid}/members", json={"user_id": str(player)}, headers=bearer(gm))
         r = await c.patch(f"/frames/{fid}", json={"outcome_mode": "blind"}, headers=bearer(player))
         assert r.status_code == 403
         r = await c.patch(f"/frames/{fid}", json={"outcome_mode": "loose"}, headers=bearer(gm))
-        assert r.status_code == 422 and "outcome_mode" in r.text
+        assert r.status_code == 422
+        assert "outcome_mode" in r.text
         r = await c.patch(f"/frames/{fid}", json={"outcome_mode": "blind"}, headers=bearer(gm))
-        assert r.status_code == 200 and r.json()["outcome_mode"] == "blind"
+        assert r.status_code == 200
+        assert r.json()["outcome_mode"] == "blind"
         r = await c.patch(f"/frames/{fid}", json={"perceive": False}, headers=bearer(gm))
         assert r.json()["outcome_mode"] == "blind"  # unchanged when not given

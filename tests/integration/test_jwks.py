@@ -42,7 +42,7 @@ class JwksServer:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 outer.hits += 1
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -89,7 +89,8 @@ async def test_supabase_tokens_are_accepted_and_hs256_refused_with_jwks(db_url: 
         assert (await status(signed(alda)))[0] == 200
         assert (await status(signed(alda, key=RSA_KEY, alg="RS256", kid="rsa-1")))[0] == 200
         code, text = await status(token(alda))  # HS256 with the shared secret
-        assert code == 401 and "'HS256' is refused" in text
+        assert code == 401
+        assert "'HS256' is refused" in text
         refusals = {
             "unknown kid": (signed(alda, kid="nope"), "JWKS"),
             "wrong audience": (signed(alda, aud="somebody-else"), "audience"),
@@ -101,7 +102,8 @@ async def test_supabase_tokens_are_accepted_and_hs256_refused_with_jwks(db_url: 
         }
         for label, (tok, reason) in refusals.items():
             code, text = await status(tok)
-            assert code == 401 and reason.lower() in text.lower(), (label, text)
+            assert code == 401, (label, text)
+            assert reason.lower() in text.lower(), (label, text)
         # Within the leeway, a token that just expired still passes (clock skew).
         assert (await status(signed(alda, exp=int(time.time()) - 5)))[0] == 200
 
@@ -113,7 +115,8 @@ async def test_supabase_tokens_are_accepted_and_hs256_refused_with_jwks(db_url: 
             async with connect(url + token(alda)) as ws:
                 with pytest.raises(ConnectionClosed) as closed:
                     await recv_json(ws)
-                assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+                assert closed.value.rcvd is not None
+                assert closed.value.rcvd.code == 4401
         assert jwks.hits >= 1
 
 
@@ -125,7 +128,8 @@ async def test_without_jwks_hs256_is_the_way_in(db_url: str) -> None:
         ok = await api.client.get(f"/frames/{cast.frame_id}", headers={"Authorization": f"Bearer {token(alda)}"})
         assert ok.status_code == 200
         es = await api.client.get(f"/frames/{cast.frame_id}", headers={"Authorization": f"Bearer {signed(alda)}"})
-        assert es.status_code == 401 and "invalid" in es.text
+        assert es.status_code == 401
+        assert "invalid" in es.text
 
 
 def test_supabase_url_gives_the_jwks_path_and_issuer() -> None:

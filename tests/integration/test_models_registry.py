@@ -65,7 +65,8 @@ async def test_a_characters_medium_calls_the_model_its_row_names(st: store.Store
     finally:
         await registry.aclose()
 
-    assert done.routed and other.routed
+    assert done.routed
+    assert other.routed
     (call,) = server.requests  # Brix has no model: the environment's scripted narrator
     assert call.path == "/v1/chat/completions"
     assert call.headers["authorization"] == f"Bearer {API_KEY}"
@@ -102,11 +103,13 @@ async def test_the_key_never_reaches_a_log_line_or_an_api_response(
         r = await c.post("/models", json=row, headers=bearer(player))
         assert r.status_code == 403  # writes need an admin
         r = await c.post("/models", json=row, headers=bearer(admin))
-        assert r.status_code == 201 and r.json()["api_key"] == "sk-…5678"
+        assert r.status_code == 201
+        assert r.json()["api_key"] == "sk-…5678"
         bodies.append(r.text)
         r = await c.post("/models/bulk", headers=bearer(admin), json={"models": [
             {**row, "name": "house-a", "model": "a"}, {**row, "name": "house-b", "model": "b", "role": "soft"}]})
-        assert r.status_code == 201 and [m["name"] for m in r.json()] == ["house-a", "house-b"]
+        assert r.status_code == 201
+        assert [m["name"] for m in r.json()] == ["house-a", "house-b"]
         bodies.append(r.text)
         r = await c.post("/models/bulk", headers=bearer(admin), json={"models": [
             {**row, "name": "house-c"}, {**row, "name": "house-a"}]})
@@ -120,9 +123,11 @@ async def test_the_key_never_reaches_a_log_line_or_an_api_response(
         assert (await c.get("/models/discover", params={"base_url": server.openai_base_url},
                             headers=bearer(player))).status_code == 403
         r = await c.get("/models/discover", params={"base_url": server.openai_base_url}, headers=bearer(admin))
-        assert r.status_code == 200 and r.json()["models"] == ["llama", "qwen"]
+        assert r.status_code == 200
+        assert r.json()["models"] == ["llama", "qwen"]
         bad = await c.get("/models/discover", params={"base_url": "file:///etc"}, headers=bearer(admin))
-        assert bad.status_code == 422 and bad.json()["error"]["field"] == "base_url"
+        assert bad.status_code == 422
+        assert bad.json()["error"]["field"] == "base_url"
 
         # The provider rejects the key and, as OpenAI does, quotes it back; the error is logged.
         registry: Registry = api.app.state.registry
@@ -135,9 +140,11 @@ async def test_the_key_never_reaches_a_log_line_or_an_api_response(
         assert server.requests[-1].headers["authorization"] == f"Bearer {API_KEY}"
         async with api.st.pool.acquire() as conn:
             stored = await conn.fetch("SELECT api_key_encrypted FROM models")
-        assert len(stored) == 3 and all(API_KEY not in r["api_key_encrypted"] for r in stored)
+        assert len(stored) == 3
+        assert all(API_KEY not in r["api_key_encrypted"] for r in stored)
 
     assert API_KEY not in caplog.text
     assert "sk-…5678" in caplog.text  # the failure was logged, masked
     for body in bodies:
-        assert API_KEY not in body and "abcdefghijklmnop" not in body
+        assert API_KEY not in body
+        assert "abcdefghijklmnop" not in body

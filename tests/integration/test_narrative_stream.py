@@ -36,7 +36,8 @@ async def test_a_live_synthesis_streams_its_narrative(st: store.Store, db_url: s
             await asyncio.sleep(0.02)
     finally:
         await conn.close()
-    assert res.routed and len(got) > 1
+    assert res.routed
+    assert len(got) > 1
     assert [d["seq"] for d in got] == list(range(1, len(got) + 1))
     assert {(d["window_id"], d["character_id"], d["user_id"]) for d in got} == {
         (str(w.id), str(kessa.id), str(kessa.user_id))}

@@ -40,7 +40,9 @@ async def test_reference_timeline(st: store.Store) -> None:
     assert wakes == [(5, "Alda", "expiry"), (7, "Brix", "expiry"), (18, "Cato", "expiry")]
 
     ia, ib, ic = (results[n].input for n in ("Alda", "Brix", "Cato"))
-    assert ia and ib and ic
+    assert ia
+    assert ib
+    assert ic
     # A sees her attack, and B's and C's actions as pending intent.
     assert [x.text for x in ia.my_action] == ["I attack"]
     assert [x.text for x in ia.same_pscale_actions] == ["I defend"]
@@ -64,9 +66,12 @@ async def test_reference_timeline(st: store.Store) -> None:
     assert [o.id for o in outcomes] == [oa, ob, results["Cato"].outcome_id]
     assert len({sa.narrative, sb.narrative, sc.narrative}) == 3
     # C's narrative mentions the fight that happened during the search.
-    assert "Alda" in sc.narrative and "Brix" in sc.narrative
+    assert "Alda" in sc.narrative
+    assert "Brix" in sc.narrative
     assert all(s.narrator.startswith("scripted") for s in (sa, sb, sc))
-    assert "ALDA-SECRET" in sa.directive and "ALDA-SECRET" not in sb.directive + sc.directive
+    assert "ALDA-SECRET" in sa.directive
+    assert "ALDA-SECRET" not in sb.directive + sc.directive
     # The frame clock advanced with the resolved outcomes: A at 0 + 10 s, C at 0 + 60 s.
     frame = await st.get_frame(cast.frame_id)
-    assert frame and frame.clock_seconds == 60
+    assert frame
+    assert frame.clock_seconds == 60

@@ -41,7 +41,8 @@ async def seed_solids(st: store.Store, inst: scenario.Installed) -> None:
 async def test_player_reads_only_own_solid(st: store.Store, cantina: scenario.Installed) -> None:
     await seed_solids(st, cantina)
     kessa, dax = by_name(cantina, "Kessa Vorn"), by_name(cantina, "Dax Orrun")
-    assert kessa.user_id and dax.user_id
+    assert kessa.user_id
+    assert dax.user_id
     async with st.as_user(kessa.user_id) as conn:
         rows = await conn.conn.fetch("SELECT user_id, narrative FROM solid")
     assert [r["narrative"] for r in rows] == ["secret narrative of Kessa Vorn"]
@@ -107,7 +108,8 @@ async def test_players_cannot_read_internal_truths_or_hidden_memberships(
 
 async def test_commit_as_other_user_is_refused(st: store.Store, cantina: scenario.Installed) -> None:
     kessa, dax = by_name(cantina, "Kessa Vorn"), by_name(cantina, "Dax Orrun")
-    assert kessa.user_id and dax.user_id
+    assert kessa.user_id
+    assert dax.user_id
     async with st.as_user(kessa.user_id) as conn:
         liq = await st.insert_liquid(
             conn, frame_id=cantina.frame_id, character_id=kessa.id, user_id=kessa.user_id,

@@ -30,7 +30,8 @@ def medium(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
 def test_the_dev_secret_is_refused_on_a_public_interface(command: list[str]) -> None:
     done = medium(*command, "--host", "0.0.0.0", "--port", "1")
     assert done.returncode == 2, done.stderr
-    assert "refusing to bind 0.0.0.0" in done.stderr and "MEDIUM_JWT_SECRET" in done.stderr
+    assert "refusing to bind 0.0.0.0" in done.stderr
+    assert "MEDIUM_JWT_SECRET" in done.stderr
     assert "Traceback" not in done.stderr
 
 
@@ -38,9 +39,11 @@ def test_the_refusal_is_about_the_secret_and_the_interface() -> None:
     dev = Settings(MEDIUM_JWT_SECRET=DEV_JWT_SECRET)
     real = Settings(MEDIUM_JWT_SECRET="a-real-secret-0123456789abcdef0123456789")
     for host in ("0.0.0.0", "::", "192.168.1.10", "example.org"):
-        assert dev.dev_secret_on(host) and real.dev_secret_on(host) is None
+        assert dev.dev_secret_on(host)
+        assert real.dev_secret_on(host) is None
     for host in ("127.0.0.1", "localhost", "::1", "127.0.0.5", "[::1]"):
-        assert dev.dev_secret_on(host) is None and is_loopback(host)
+        assert dev.dev_secret_on(host) is None
+        assert is_loopback(host)
 
 
 async def _metrics(db_url: str, peer: str, headers: dict[str, str] | None = None, **overrides: str) -> httpx.Response:
@@ -54,7 +57,8 @@ async def _metrics(db_url: str, peer: str, headers: dict[str, str] | None = None
 async def test_metrics_without_a_token_answer_loopback_only(db_url: str) -> None:
     assert (await _metrics(db_url, "127.0.0.1")).status_code == 200
     r = await _metrics(db_url, "203.0.113.7")
-    assert r.status_code == 403 and "MEDIUM_METRICS_TOKEN" in r.json()["error"]["message"]
+    assert r.status_code == 403
+    assert "MEDIUM_METRICS_TOKEN" in r.json()["error"]["message"]
 
 
 async def test_metrics_with_a_token_need_it_from_everyone(db_url: str) -> None:
@@ -62,10 +66,12 @@ async def test_metrics_with_a_token_need_it_from_everyone(db_url: str) -> None:
     for peer in ("127.0.0.1", "203.0.113.7"):
         assert (await _metrics(db_url, peer, **token)).status_code == 401
         wrong = await _metrics(db_url, peer, {"Authorization": "Bearer nope"}, **token)
-        assert wrong.status_code == 401 and "MEDIUM_METRICS_TOKEN" in wrong.json()["error"]["message"]
+        assert wrong.status_code == 401
+        assert "MEDIUM_METRICS_TOKEN" in wrong.json()["error"]["message"]
         assert "scrape-me" not in wrong.text
         ok = await _metrics(db_url, peer, {"Authorization": "Bearer scrape-me-0123456789"}, **token)
-        assert ok.status_code == 200 and "medium_open_windows" in ok.text
+        assert ok.status_code == 200
+        assert "medium_open_windows" in ok.text
 
 
 async def test_cors_is_off_by_default_and_on_for_named_origins(db_url: str) -> None:
@@ -77,6 +83,7 @@ async def test_cors_is_off_by_default_and_on_for_named_origins(db_url: str) -> N
         assert "access-control-allow-origin" not in r.headers
     async with running_api(db_url, MEDIUM_CORS_ORIGINS="https://table.example, https://gm.example") as api:
         r = await api.client.options("/frames", headers=preflight)
-        assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "https://table.example"
+        assert r.status_code == 200
+        assert r.headers["access-control-allow-origin"] == "https://table.example"
         r = await api.client.get("/health", headers={"Origin": "https://evil.example"})
         assert "access-control-allow-origin" not in r.headers

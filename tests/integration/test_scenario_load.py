@@ -80,9 +80,11 @@ async def test_malformed_scenarios_name_the_field_and_write_nothing(
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(mutate(fn)))
     before = await count_rows(st)
+    async def load() -> None:
+        await scenario.install(st, scenario.load_scenario_file(path))
+
     with pytest.raises(ScenarioError) as err:
-        sc = scenario.load_scenario_file(path)
-        await scenario.install(st, sc)
+        await load()
     assert expected in str(err.value), str(err.value)
     assert await count_rows(st) == before == {k: 0 for k in before}
 

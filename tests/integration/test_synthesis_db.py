@@ -64,18 +64,24 @@ async def test_interruptive_action_cancels_the_targets_window_and_wakes_it(st: s
                             content="I draw my blaster and aim it at Dax", now=clock.now(),
                             user_id=kessa.user_id, commit=True)
     # No soft model: the deterministic fallback classifies it, and it says so.
-    assert k.liquid.soft_source == "fallback" and k.liquid.soft_note
-    assert k.liquid.interruptive and k.liquid.interrupt_targets == [dax.id]
-    assert k.liquid.pscale == -3 and k.liquid.timer_expires_at == clock.now() + timedelta(seconds=4)
+    assert k.liquid.soft_source == "fallback"
+    assert k.liquid.soft_note
+    assert k.liquid.interruptive
+    assert k.liquid.interrupt_targets == [dax.id]
+    assert k.liquid.pscale == -3
+    assert k.liquid.timer_expires_at == clock.now() + timedelta(seconds=4)
 
     clock.set(k.liquid.timer_expires_at)
     claimed = await claim(st, clock.now())
     assert [w.character_id for w in claimed] == [kessa.id]
     res = await medium.synthesize(st, reg, inst.frame_id, claimed[0].id, now=clock.now())
-    assert res.routed and res.outcome_id
+    assert res.routed
+    assert res.outcome_id
 
     old = await st.get_window(inst.frame_id, d.liquid.window_id)  # type: ignore[arg-type]
-    assert old and old.status == "cancelled" and old.cancel_reason == "interrupted"
+    assert old
+    assert old.status == "cancelled"
+    assert old.cancel_reason == "interrupted"
     [outcome] = await st.outcomes(inst.frame_id)
     assert [i["target_character_id"] for i in outcome.interrupts] == [str(dax.id)]
     live = [w for w in await windows_of(st, inst.frame_id, dax.id) if w.status == "open"]
@@ -85,20 +91,26 @@ async def test_interruptive_action_cancels_the_targets_window_and_wakes_it(st: s
     assert res.route["interrupted"] == [{"character_id": str(dax.id), "window_id": str(new.id),
                                          "cancelled_window_id": str(old.id)}]
     moved = await st.find_liquid(d.liquid.id)
-    assert moved and moved.status == "committed" and moved.window_id == new.id
+    assert moved
+    assert moved.status == "committed"
+    assert moved.window_id == new.id
 
     # Due at once: the very same tick claims it.
     claimed = await claim(st, clock.now())
     assert [w.id for w in claimed] == [new.id]
     res = await medium.synthesize(st, reg, inst.frame_id, new.id, now=clock.now())
-    assert res.input and res.input.trigger_mode == "interrupt" and res.input.interrupt_source == kessa.handle
+    assert res.input
+    assert res.input.trigger_mode == "interrupt"
+    assert res.input.interrupt_source == kessa.handle
     assert f"WAKE: interrupt by [{kessa.handle}]" in res.directive
     [solid] = await st.character_solid(inst.frame_id, dax.id)
     assert solid.trigger_mode == "interrupt"
     assert solid.source_liquid_ids == [d.liquid.id]
-    assert outcome.id in solid.outcome_ids and res.outcome_id in solid.outcome_ids
+    assert outcome.id in solid.outcome_ids
+    assert res.outcome_id in solid.outcome_ids
     done = await st.find_liquid(d.liquid.id)
-    assert done and done.status == "resolved"
+    assert done
+    assert done.status == "resolved"
 
 
 # --- parse failure writes nothing ------------------------------------------------------------
@@ -125,9 +137,14 @@ async def test_failed_synthesis_writes_nothing_and_the_window_stays_claimed(st: 
     assert await count(st, "solid") == 0
     assert await count(st, "events") == events_before
     after = await st.get_window(cast.frame_id, w.id)
-    assert after and after.status == "claimed" and after.attempts == 1 and after.completed_at is None
+    assert after
+    assert after.status == "claimed"
+    assert after.attempts == 1
+    assert after.completed_at is None
     liq = await st.find_liquid(a.liquid.id)
-    assert liq and liq.status == "committed" and liq.window_id == w.id
+    assert liq
+    assert liq.status == "committed"
+    assert liq.window_id == w.id
     # Nothing is lost: the same window synthesizes once the model behaves.
     res = await medium.synthesize(st, scripted_registry(), cast.frame_id, w.id, now=clock.now())
     assert res.routed
@@ -144,7 +161,7 @@ async def test_routing_the_same_window_twice_writes_once(st: store.Store) -> Non
     await commit(st, cast, "Alda", "I attack", -2, clock.now())
     clock.advance(5)
     [w] = await claim(st, clock.now())
-    inp, doc = await medium.prepare(st, cast.frame_id, w.id)
+    inp, _doc = await medium.prepare(st, cast.frame_id, w.id)
     llm, model, label = reg.medium()
     messages = compile_.compile_directive(inp)
     out, _, usage = await medium.complete_and_parse(llm, model, messages, inp, json_mode=False)
@@ -153,7 +170,8 @@ async def test_routing_the_same_window_twice_writes_once(st: store.Store) -> Non
     first = (await medium.apply(st, inp, result, now=clock.now())).summary()
     events = await count(st, "events")
     second = (await medium.apply(st, inp, result, now=clock.now())).summary()
-    assert first["routed"] is True and second["routed"] is False
+    assert first["routed"] is True
+    assert second["routed"] is False
     assert (second["outcome_id"], second["solid_id"]) == (first["outcome_id"], first["solid_id"])
     assert (await count(st, "outcomes"), await count(st, "solid")) == (1, 1)
     assert await count(st, "events") == events
@@ -164,7 +182,8 @@ async def test_routing_the_same_window_twice_writes_once(st: store.Store) -> Non
     [w2] = await claim(st, clock.now())
     r1 = await medium.synthesize(st, reg, cast.frame_id, w2.id, now=clock.now())
     r2 = await medium.synthesize(st, reg, cast.frame_id, w2.id, now=clock.now())
-    assert r1.routed and not r2.routed
+    assert r1.routed
+    assert not r2.routed
     assert (r2.outcome_id, r2.solid_id) == (r1.outcome_id, r1.solid_id)
     assert (await count(st, "outcomes"), await count(st, "solid")) == (2, 2)
     async with st.pool.acquire() as conn:
@@ -183,8 +202,11 @@ async def test_a_submit_retried_with_its_client_key_is_one_action(st: store.Stor
 
     first = await send("I attack")
     again = await send("I attack")
-    assert not first.replayed and again.replayed and again.liquid.id == first.liquid.id
-    assert again.analysis.pscale == -2 and again.liquid.status == "committed"
+    assert not first.replayed
+    assert again.replayed
+    assert again.liquid.id == first.liquid.id
+    assert again.analysis.pscale == -2
+    assert again.liquid.status == "committed"
     with pytest.raises(MediumError, match="different action") as err:
         await send("I flee")
     assert err.value.field == "client_key"
@@ -200,8 +222,10 @@ async def test_a_submit_retried_with_its_client_key_is_one_action(st: store.Stor
             return None if self.looked == 1 else await super().find_liquid_by_key(*a, **kw)
 
     raced = await send("I attack", on=Racing(st.pool))
-    assert raced.replayed and raced.liquid.id == first.liquid.id
-    assert await count(st, "liquid") == 1 and await count(st, "windows") == 1
+    assert raced.replayed
+    assert raced.liquid.id == first.liquid.id
+    assert await count(st, "liquid") == 1
+    assert await count(st, "windows") == 1
 
 
 async def test_a_draft_is_announced_by_the_transaction_that_inserts_it(st: store.Store) -> None:
@@ -230,14 +254,17 @@ async def test_shared_mode_commit_synthesizes_at_once_for_every_participant(st: 
     a = await commit(st, cast, "Alda", "I attack", -2, t0)
     assert a.liquid.timer_expires_at == t0
     window = await st.get_window(cast.frame_id, a.liquid.window_id)  # type: ignore[arg-type]
-    assert window and window.trigger_mode == "commit" and window.due_at == t0
+    assert window
+    assert window.trigger_mode == "commit"
+    assert window.due_at == t0
     [w] = await claim(st, t0)
     assert w.id == window.id
     res = await medium.synthesize(st, reg, cast.frame_id, w.id, now=t0)
     assert res.routed
     [solid] = await st.solids(cast.frame_id)
     players = {u for u in cast.users.values() if u is not None}
-    assert len(players) == 3 and set(solid.participant_user_ids) == players
+    assert len(players) == 3
+    assert set(solid.participant_user_ids) == players
     assert solid.trigger_mode == "commit"
     # One narrative for everyone present: nobody's secret is in its prompt.
     for secret in ("ALDA-SECRET", "BRIX-SECRET", "CATO-SECRET", "GUILD-SECRET"):
@@ -278,11 +305,14 @@ async def test_soft_fallback_when_the_soft_model_is_unreachable(st: store.Store)
                                       time_scale=scale)
             liq = sub.liquid
             assert liq.soft_source == "fallback"
-            assert liq.soft_note and re.fullmatch(why, liq.soft_note), liq.soft_note
+            assert liq.soft_note, liq
+            assert re.fullmatch(why, liq.soft_note), liq.soft_note
             assert (liq.pscale, liq.timer_duration) == (pscale, seconds)
-            assert liq.status == "committed" and liq.timer_expires_at == now + timedelta(seconds=seconds)
+            assert liq.status == "committed"
+            assert liq.timer_expires_at == now + timedelta(seconds=seconds)
             stored = await st.find_liquid(liq.id)
-            assert stored and (stored.soft_source, stored.soft_note) == ("fallback", liq.soft_note)
+            assert stored
+            assert (stored.soft_source, stored.soft_note) == ("fallback", liq.soft_note)
             clock.advance(1)
     finally:
         await unreachable.aclose()
@@ -429,8 +459,10 @@ async def test_every_solid_incorporates_every_outcome_of_its_snapshot(st: store.
     await burst(st, cast, seed)
     outcomes = {o.id: o for o in await st.outcomes(cast.frame_id)}
     solids = await st.solids(cast.frame_id)
-    assert len(outcomes) >= 10 and len(solids) >= len(outcomes)
-    assert any(s.trigger_mode == "interrupt" for s in solids) and any(s.trigger_mode == "perceive" for s in solids)
+    assert len(outcomes) >= 10
+    assert len(solids) >= len(outcomes)
+    assert any(s.trigger_mode == "interrupt" for s in solids)
+    assert any(s.trigger_mode == "perceive" for s in solids)
     async with st.pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM windows WHERE status IN ('open', 'claimed', 'failed')") == 0
     for name, cid in cast.ids.items():
@@ -469,7 +501,8 @@ async def test_a_characters_own_outcome_is_not_presented_to_it_again(st: store.S
     by_char = {w.character_id: w for w in await claim(st, clock.now())}
     rb = await medium.synthesize(st, reg, cast.frame_id, by_char[cast.ids["Brix"]].id, now=clock.now())
     r2 = await medium.synthesize(st, reg, cast.frame_id, by_char[cast.ids["Alda"]].id, now=clock.now())
-    assert r2.input and [o.outcome_id for o in r2.input.resolved_outcomes] == [rb.outcome_id]
+    assert r2.input
+    assert [o.outcome_id for o in r2.input.resolved_outcomes] == [rb.outcome_id]
     assert "I attack ->" not in r2.directive
     first, second = await st.character_solid(cast.frame_id, cast.ids["Alda"])
     assert first.outcome_ids == [r1.outcome_id]

@@ -60,7 +60,8 @@ def test_the_installed_package_reads_its_own_data(venv: Path, tmp_path: Path) ->
              "print(migrations.MIGRATIONS_DIR, app.WEB_DIR, scenario.MOS_EISLEY)")
     paths = [Path(p) for p in ok(run(venv / "bin" / "python", "-c", probe, cwd=tmp_path)).split()]
     for path in paths:
-        assert path.exists() and path.is_relative_to(venv), path
+        assert path.exists(), path
+        assert path.is_relative_to(venv), path
     assert sorted(p.name for p in paths[0].iterdir()) == [m.name for m in migrations.discover()]
 
 

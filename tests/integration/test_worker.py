@@ -52,7 +52,8 @@ async def test_a_claim_pass_that_raises_does_not_end_the_worker(st: store.Store,
     glitching = Glitching(st.pool)
     w = Worker(glitching, scripted_registry(), dsn=db_url, clock=clock, burst=True, listen=False)
     await w.run()
-    assert glitching.glitches == 1 and w.stats.done == 1
+    assert glitching.glitches == 1
+    assert w.stats.done == 1
     assert [s.character_id for s in await st.solids(cast.frame_id)] == [cast.ids["Alda"]]
 
 
@@ -106,7 +107,8 @@ async def test_heartbeat_extends_only_own_leases(st: store.Store, db_url: str) -
     assert await st.heartbeat([w.id], clock.now(), 10, "b") == []  # not b's lease
     assert await st.heartbeat([w.id], clock.now(), 10, "a") == [w.id]
     got = await st.get_window(cast.frame_id, w.id)
-    assert got and got.lease_expires_at == clock.now() + timedelta(seconds=10)
+    assert got
+    assert got.lease_expires_at == clock.now() + timedelta(seconds=10)
     clock.advance(5)  # past the original lease, within the extended one: not reclaimable
     assert await st.claim_due_windows(clock.now(), limit=5, worker_id="b", lease_seconds=10) == []
     assert sub.liquid.window_id == w.id
@@ -139,12 +141,15 @@ async def test_the_worker_sleeps_on_the_injected_clock_until_the_next_due_window
         clock.advance(0.001)
         await settled(1)
         wa = await st.get_window(cast.frame_id, a.liquid.window_id)  # type: ignore[arg-type]
-        assert wa is not None and wa.status == "done" and wa.completed_at == t0 + timedelta(seconds=5)
+        assert wa is not None
+        assert wa.status == "done"
+        assert wa.completed_at == t0 + timedelta(seconds=5)
         assert w.stats.lateness_ms[0] == 0.0  # claimed exactly at its due moment, in clock time
         clock.advance(10)
         await settled(2)
         wc = await st.get_window(cast.frame_id, c.liquid.window_id)  # type: ignore[arg-type]
-        assert wc is not None and wc.completed_at == t0 + timedelta(seconds=15)
+        assert wc is not None
+        assert wc.completed_at == t0 + timedelta(seconds=15)
     finally:
         w.stop()
         await asyncio.wait_for(task, timeout=30)

@@ -106,7 +106,8 @@ def test_env_values_are_interpolated_not_literal(services: dict[str, Any], name:
         if key == "DATABASE_URL":
             continue
         m = INTERP.fullmatch(value.strip())
-        assert m and m.group(1) == key, f"{name}.{key} should be ${{{key}...}}: {value!r}"
+        assert m, f"{name}.{key} should be ${{{key}...}}: {value!r}"
+        assert m.group(1) == key, f"{name}.{key} should be ${{{key}...}}: {value!r}"
 
 
 @pytest.mark.parametrize("name", MEDIUM_SERVICES)
@@ -181,7 +182,9 @@ def test_dockerfile() -> None:
         assert re.search(rf"(^|\s){re.escape(src)}(\s|/|$)", copies), f"Dockerfile must COPY {src}"
     assert any(ln.startswith("RUN") and "pip install ." in ln for ln in lines)
     assert any(ln.startswith("USER ") and ln.split()[1] not in {"root", "0"} for ln in lines)
-    assert "HEALTHCHECK" in text and "/health" in text and "urllib" in text
+    assert "HEALTHCHECK" in text
+    assert "/health" in text
+    assert "urllib" in text
 
 
 def test_dockerignore() -> None:
@@ -194,4 +197,5 @@ def test_the_database_is_published_on_loopback_only_with_a_required_password(ser
     assert db["ports"] == ["127.0.0.1:5432:5432"]
     for value in (env_of(db)["POSTGRES_PASSWORD"], env_of(services["api"])["DATABASE_URL"]):
         found = [m for m in INTERP.finditer(value) if m.group(1) == "POSTGRES_PASSWORD"]
-        assert found and found[0].group(2) == ":?", value  # no default: compose refuses to start without it
+        assert found, value
+        assert found[0].group(2) == ":?", value  # no default: compose refuses to start without it

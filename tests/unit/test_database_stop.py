@@ -25,7 +25,8 @@ def test_a_postmaster_that_is_already_gone_counts_as_stopped() -> None:
     db = ResolvedDatabase(url="postgresql:///x", source="embedded", server=server)
     db.stop()
     db.stop()
-    assert db.server is None and server.cleanups == 1
+    assert db.server is None
+    assert server.cleanups == 1
 
 
 def test_other_failures_to_stop_are_raised() -> None:

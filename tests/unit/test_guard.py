@@ -122,7 +122,8 @@ def test_check_and_redact_every_shared_place() -> None:
     clean = guard.redact(out, found, inp)
     assert clean.world_facts == ["the band keeps playing"]
     assert clean.actions_resolved[0].action == ACTIONS["Kessa Vorn"]
-    assert clean.interrupts[0].target_character_id == dax and clean.interrupts[0].reason == ""
+    assert clean.interrupts[0].target_character_id == dax
+    assert clean.interrupts[0].reason == ""
     assert guard.check(clean, g, inp.character_id) == []
 
 

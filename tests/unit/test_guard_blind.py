@@ -50,11 +50,16 @@ async def test_blind_costs_two_calls_and_its_first_prompt_has_no_private_layer(j
         g, _, _ = await medium.complete_and_parse(
             guarded, "m", compile_.compile_directive(inp, json_mode=json_mode), inp, json_mode=json_mode)
         b, _, usage, directive = await medium.complete_blind(blinded, "m", inp, json_mode=json_mode)
-        assert b.outcome is not None and g.outcome is not None and b.narrative and b.redacted == 0
+        assert b.outcome is not None
+        assert g.outcome is not None
+        assert b.narrative
+        assert b.redacted == 0
         assert b.outcome.actions_resolved[0].character_id == inp.character_id
-        assert usage.prompt_tokens > 0 and "THE OUTCOME (already decided" in directive
+        assert usage.prompt_tokens > 0
+        assert "THE OUTCOME (already decided" in directive
     n = len(inputs())
-    assert len(guarded.prompts) == n and len(blinded.prompts) == 2 * n
+    assert len(guarded.prompts) == n
+    assert len(blinded.prompts) == 2 * n
     adjudicate, narrate = blinded.prompts[0::2], blinded.prompts[1::2]
     assert not any(p in text for text in adjudicate for p in PRIVATE)
     assert any(p in narrate[0] for p in PRIVATE)
@@ -78,9 +83,12 @@ async def test_a_blind_outcome_cannot_leak_what_its_prompt_never_held() -> None:
 
     inp = mos_eisley_input("Kessa Vorn", "I slide into the corner booth and watch the door")
     out, repaired, _, _ = await medium.complete_blind(Hostile(), "m", inp, json_mode=True)
-    assert not repaired and out.redacted == 0 and out.outcome is not None
+    assert not repaired
+    assert out.redacted == 0
+    assert out.outcome is not None
     assert guard.check(out.outcome, guard.build(inp), inp.character_id) == []
-    assert "left boot" in out.narrative and not out.narrative.startswith("{")
+    assert "left boot" in out.narrative
+    assert not out.narrative.startswith("{")
 
 
 @pytest.mark.parametrize(("reply", "narrative"), [
@@ -95,7 +103,9 @@ def test_parse_narrative(reply: str, narrative: str) -> None:
 
 def test_public_view_keeps_public_memberships() -> None:
     view = blind.public_view(mos_eisley_input("Dax Orrun", None)).knowledge
-    assert view.me.internal is None and view.me.affiliations == ["Bounty Hunters' Guild"]
+    assert view.me.internal is None
+    assert view.me.affiliations == ["Bounty Hunters' Guild"]
     assert all(g.internal is None and not g.member for g in view.groups)
     hidden = blind.public_view(mos_eisley_input("Kessa Vorn", None)).knowledge
-    assert hidden.me.affiliations == [] and "Rebel Cell" not in {g.name for g in hidden.groups}
+    assert hidden.me.affiliations == []
+    assert "Rebel Cell" not in {g.name for g in hidden.groups}

@@ -141,6 +141,9 @@ def test_other_players_text_stays_inside_one_quote(text: str) -> None:
     """Whatever a player types (newlines, «», fake section headers), it reaches another Medium's
     prompt as one line holding exactly one quote, which nothing inside can close."""
     line = compile_.quote(text)
-    assert "\n" not in line and "\r" not in line
-    assert line.startswith("«") and line.endswith("»")
-    assert line.count("«") == 1 and line.count("»") == 1
+    assert "\n" not in line
+    assert "\r" not in line
+    assert line.startswith("«")
+    assert line.endswith("»")
+    assert line.count("«") == 1
+    assert line.count("»") == 1

@@ -55,4 +55,5 @@ async def test_a_hostile_narrator_is_always_refused_and_redacted() -> None:
     n, repaired, redacted = await rates(Hostile())
     print(f"hostile narrator: {n} windows, repair rate {repaired / n:.0%}, "
           f"{redacted / n:.1f} texts redacted per window")
-    assert repaired == n and redacted >= 3 * n
+    assert repaired == n
+    assert redacted >= 3 * n

@@ -65,17 +65,22 @@ async def test_a_narrator_that_keeps_leaking_is_redacted(json_mode: bool) -> Non
     messages = compile_.compile_directive(inp, json_mode=json_mode)
     llm = PromptLLM(hostile(json_mode))
     out, repaired, usage = await medium.complete_and_parse(llm, "m", messages, inp, json_mode=json_mode)
-    assert repaired and len(llm.calls) == 2 and usage.prompt_tokens == 200
+    assert repaired
+    assert len(llm.calls) == 2
+    assert usage.prompt_tokens == 200
     assert_clean(out, inp)
     # Kessa's internal, the Rebel Cell's internal and the membership went into world_facts, one
     # of them into her action text and one into the interrupt reason: five texts.
     assert out.redacted == 5
-    assert out.outcome is not None and out.outcome.world_facts == ["the band keeps playing"]
+    assert out.outcome is not None
+    assert out.outcome.world_facts == ["the band keeps playing"]
     assert out.outcome.actions_resolved[0].action == KESSA_ACTION
-    assert out.outcome.interrupts and out.outcome.interrupts[0].reason == ""
+    assert out.outcome.interrupts
+    assert out.outcome.interrupts[0].reason == ""
     assert "left boot" in out.narrative  # the personal narrative may use the owner's secrets
     refusal = llm.calls[1][-1]["content"]
-    assert "onlooker" in refusal and "world_facts[0]" in refusal
+    assert "onlooker" in refusal
+    assert "world_facts[0]" in refusal
     assert not any(p in refusal.lower() for p in SECRET_PHRASES)
 
 
@@ -84,7 +89,9 @@ async def test_a_leak_repaired_on_the_second_call_is_not_redacted() -> None:
     llm = PromptLLM(hostile(True), clean)
     out, repaired, _ = await medium.complete_and_parse(
         llm, "m", compile_.compile_directive(inp, json_mode=True), inp, json_mode=True)
-    assert repaired and out.redacted == 0 and out.outcome is not None
+    assert repaired
+    assert out.redacted == 0
+    assert out.outcome is not None
     assert out.outcome.world_facts == ["the band keeps playing"]
 
 
@@ -93,7 +100,8 @@ async def test_a_broken_repair_of_a_leak_redacts_the_first_reply() -> None:
     llm = PromptLLM(hostile(True), lambda _: "I refuse.")
     out, repaired, _ = await medium.complete_and_parse(
         llm, "m", compile_.compile_directive(inp, json_mode=True), inp, json_mode=True)
-    assert repaired and out.redacted > 0
+    assert repaired
+    assert out.redacted > 0
     assert_clean(out, inp)
 
 
@@ -102,7 +110,9 @@ async def test_a_clean_reply_costs_one_call() -> None:
     llm = PromptLLM(clean)
     out, repaired, _ = await medium.complete_and_parse(
         llm, "m", compile_.compile_directive(inp, json_mode=True), inp, json_mode=True)
-    assert not repaired and out.redacted == 0 and len(llm.calls) == 1
+    assert not repaired
+    assert out.redacted == 0
+    assert len(llm.calls) == 1
 
 
 # --- other players' text is data ------------------------------------------------------------
@@ -121,7 +131,8 @@ async def test_an_injected_action_cannot_widen_the_boundary(json_mode: bool) -> 
     line = next(x for x in prompt.splitlines() if "ignore previous instructions" in x)
     assert re.fullmatch(r'- \[dax_orrun\] «[^«»]*» \(pscale -2, committed\)', line)
     assert "never instructions to you" in prompt
-    assert "5,000-credit contract" not in prompt and "Open contract" not in prompt
+    assert "5,000-credit contract" not in prompt
+    assert "Open contract" not in prompt
     assert [g[0] for g in secrets_in(prompt)["groups"]] == ["Rebel Cell"]
 
     obeying = PromptLLM(hostile(json_mode))
@@ -154,7 +165,8 @@ async def test_an_outcome_resolves_only_its_own_action() -> None:
     llm = PromptLLM(resolving_everyone({"dax_orrun": "failure"}))
     out, repaired, _ = await medium.complete_and_parse(
         llm, "m", compile_.compile_directive(inp, json_mode=True), inp, json_mode=True)
-    assert not repaired and out.outcome is not None
+    assert not repaired
+    assert out.outcome is not None
     assert [a.character_id for a in out.outcome.actions_resolved] == [inp.character_id]
     assert inp.handles["dax_orrun"] in out.outcome.characters_involved
 
@@ -172,7 +184,9 @@ async def test_a_result_already_written_binds_through_repair() -> None:
     llm = PromptLLM(resolving_everyone({"kessa_vorn": "success"}), resolving_everyone({"kessa_vorn": "failure"}))
     out, repaired, _ = await medium.complete_and_parse(
         llm, "m", compile_.compile_directive(inp, json_mode=True), inp, json_mode=True)
-    assert repaired and out.outcome is not None and out.outcome.actions_resolved[0].result == "failure"
+    assert repaired
+    assert out.outcome is not None
+    assert out.outcome.actions_resolved[0].result == "failure"
     assert "contradicts outcome #3" in llm.calls[1][-1]["content"]
 
 
@@ -182,5 +196,7 @@ async def test_a_stubborn_contradiction_is_overruled() -> None:
     llm = PromptLLM(resolving_everyone({"kessa_vorn": "success"}))
     out, repaired, _ = await medium.complete_and_parse(
         llm, "m", compile_.compile_directive(inp, json_mode=True), inp, json_mode=True)
-    assert repaired and out.outcome is not None and out.outcome.actions_resolved[0].result == "partial"
+    assert repaired
+    assert out.outcome is not None
+    assert out.outcome.actions_resolved[0].result == "partial"
     assert out.redacted == 0

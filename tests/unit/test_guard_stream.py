@@ -64,9 +64,12 @@ async def test_the_scripted_narrator_streams_through_the_wrappers(monkeypatch: p
     messages = compile_.compile_directive(mos_eisley_input("Kessa Vorn", KESSA))
     chunks: list[str] = []
     done = await stream(llm, messages, on_delta=chunks.append, model="m")
-    assert len(chunks) > 10 and "".join(chunks) == done.text
-    assert len(sleeps) == len(chunks) and sum(sleeps) == pytest.approx(0.5)
-    assert llm.calls == 1 and llm.completion_tokens == done.usage.completion_tokens
+    assert len(chunks) > 10
+    assert "".join(chunks) == done.text
+    assert len(sleeps) == len(chunks)
+    assert sum(sleeps) == pytest.approx(0.5)
+    assert llm.calls == 1
+    assert llm.completion_tokens == done.usage.completion_tokens
 
 
 async def test_a_non_streaming_llm_yields_the_whole_text_once() -> None:
@@ -89,7 +92,8 @@ async def test_the_streamed_narrative_is_the_parsed_narrative(mode: str) -> None
         out, _, _, _ = await medium.complete_blind(llm, "m", inp, json_mode=False, on_narrative=deltas.append)
     assert len(deltas) > 3
     assert "".join(deltas).strip() == out.narrative
-    assert "OUTCOME" not in "".join(deltas) and "actions_resolved" not in "".join(deltas)
+    assert "OUTCOME" not in "".join(deltas)
+    assert "actions_resolved" not in "".join(deltas)
 
 
 async def test_the_publisher_coalesces_and_numbers_its_payloads() -> None:
@@ -131,7 +135,8 @@ async def test_the_publisher_coalesces_and_numbers_its_payloads() -> None:
     dropped("boom")
     dropped.close()
     await t  # a failed send is dropped, never raised into the synthesis
-    assert dropped.seq == 1 and dropped.sent == 0
+    assert dropped.seq == 1
+    assert dropped.sent == 0
 
 
 def test_a_delta_reaches_its_owner_and_the_gm_only() -> None:
@@ -154,14 +159,17 @@ def test_a_delta_reaches_its_owner_and_the_gm_only() -> None:
     payload = {"frame_id": str(uuid.uuid4()), "window_id": str(uuid.uuid4()),
                "character_id": str(uuid.uuid4()), "user_id": str(owner), "seq": 1, "text": "You sit."}
     doc = live.parse(json.dumps(payload))
-    assert doc is not None and live.deliver(doc, clients) == 3
+    assert doc is not None
+    assert live.deliver(doc, clients) == 3
     assert clients[2].queue.empty()
     cursor, text = clients[0].queue.get_nowait()
     assert cursor == live.EPHEMERAL
     assert json.loads(text) == {"type": "narrative_delta", "cursor": 7, "data": {
         "window_id": payload["window_id"], "character_id": payload["character_id"], "seq": 1, "text": "You sit."}}
     npc = live.parse(json.dumps({**payload, "user_id": None}))
-    assert npc is not None and live.deliver(npc, clients) == 1  # an NPC's narrative: the GM only
+    assert npc is not None
+    assert live.deliver(npc, clients) == 1
     for _ in range(3):
         live.deliver(doc, clients)  # a full queue drops the preview, raises nothing
-    assert live.parse("{not json") is None and live.parse(json.dumps({**payload, "seq": "x"})) is None
+    assert live.parse("{not json") is None
+    assert live.parse(json.dumps({**payload, "seq": "x"})) is None

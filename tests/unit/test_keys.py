@@ -84,8 +84,10 @@ def test_mask_never_shows_more_than_the_last_four_characters(api_key: str) -> No
     masked = mask_key(api_key)
     prefix, _, tail = masked.partition("…")
 
-    assert api_key.startswith(prefix) and prefix in ("", "sk-", "sk-ant-", "sk-proj-", "sk-or-")
-    assert len(tail) <= 4 and api_key.endswith(tail)
+    assert api_key.startswith(prefix)
+    assert prefix in ("", "sk-", "sk-ant-", "sk-proj-", "sk-or-")
+    assert len(tail) <= 4
+    assert api_key.endswith(tail)
     assert api_key not in masked
 
 
@@ -125,7 +127,7 @@ def test_filter_masks_a_key_in_a_formatted_message(
 def test_filter_masks_keys_in_tracebacks_and_child_loggers(
     captured: tuple[logging.Logger, io.StringIO],
 ) -> None:
-    logger, stream = captured
+    _logger, stream = captured
     child = logging.getLogger("test_keys.masking.child")  # propagates to the handler
 
     try:

@@ -47,7 +47,8 @@ class FakeConn:
         raise OSError("connection reset")
 
     def notify(self, payload: str, channel: str | None = None) -> None:
-        assert self.on_notify is not None and (channel is None or channel in self.channels)
+        assert self.on_notify is not None
+        assert (channel is None or channel in self.channels)
         self.on_notify(self, self.pid, channel or self.channel, payload)
 
     def lose(self) -> None:
@@ -110,7 +111,9 @@ async def test_catch_up_after_every_connect_and_notifications_in_between(
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert h.conns[1].closed and lst.pid is None and not lst.connected.is_set()
+    assert h.conns[1].closed
+    assert lst.pid is None
+    assert not lst.connected.is_set()
 
 
 async def test_backoff_doubles_to_the_cap_and_resets_after_a_connect(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -136,7 +139,8 @@ async def test_a_failed_health_check_reconnects(monkeypatch: pytest.MonkeyPatch)
                    on_connect=lambda: connects.append(lst.pid or 0))
     task = asyncio.create_task(lst.run())
     await until(lambda: len(connects) >= 2)  # FakeConn.execute fails: the first check ends it
-    assert connects[:2] == [100, 101] and h.conns[0].closed
+    assert connects[:2] == [100, 101]
+    assert h.conns[0].closed
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -156,7 +160,8 @@ async def test_more_channels_share_the_connection_each_with_its_handler(monkeypa
     h.conns[0].notify("d1", "deltas")
     h.conns[0].lose()
     await until(lambda: lst.connects == 2)
-    assert len(h.conns) == 2 and h.conns[1].channels == ["events", "deltas"]  # both, again
+    assert len(h.conns) == 2
+    assert h.conns[1].channels == ["events", "deltas"]
     h.conns[1].notify("d2", "deltas")
     assert (events, deltas) == (["e1"], ["d1", "d2"])
     task.cancel()

@@ -390,7 +390,8 @@ async def test_anthropic_json_schema_is_an_instruction_when_not_native(
     assert "output_config" not in server.requests[0].json
     system = server.requests[0].json["system"]
     assert system.startswith("You narrate.\n\n" + JSON_INSTRUCTION)
-    assert '"mood"' in system and '"properties"' in system
+    assert '"mood"' in system
+    assert '"properties"' in system
     assert all(m["role"] != "system" for m in server.requests[0].json["messages"])
 
 

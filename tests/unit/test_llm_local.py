@@ -65,22 +65,28 @@ def _model(paths: install.Paths) -> Path:
 def test_start_reuse_restart_and_stop(paths: install.Paths) -> None:
     owner = local.LocalServer(paths, _model(paths), startup_timeout=30)
     url = owner.ensure()
-    assert url.startswith("http://127.0.0.1:") and owner.process is not None
+    assert url.startswith("http://127.0.0.1:")
+    assert owner.process is not None
     state = json.loads(owner.state_file.read_text())
-    assert state["pid"] == owner.process.pid and state["model"] == str(_model(paths))
+    assert state["pid"] == owner.process.pid
+    assert state["model"] == str(_model(paths))
 
     other = local.LocalServer(paths, _model(paths))  # another process of the same data dir
-    assert other.ensure() == url and other.process is None  # reused, not started
+    assert other.ensure() == url
+    assert other.process is None
     other.stop()  # a reuser never stops it
     assert owner.process.poll() is None
 
     os.kill(owner.process.pid, signal.SIGKILL)
     owner.process.wait()
     again = owner.ensure()  # it died: supervised, so restarted
-    assert owner.restarts == 1 and again != "" and owner.process.poll() is None
+    assert owner.restarts == 1
+    assert again != ""
+    assert owner.process.poll() is None
     owner.stop()
     owner.stop()  # idempotent
-    assert owner.process is None and not owner.state_file.exists()
+    assert owner.process is None
+    assert not owner.state_file.exists()
 
 
 async def test_local_llm_uses_the_json_object_form_and_the_alias(paths: install.Paths) -> None:
@@ -92,7 +98,8 @@ async def test_local_llm_uses_the_json_object_form_and_the_alias(paths: install.
     finally:
         await llm.aclose()
     assert json.loads(done.text) == {"model": "narrator", "response_format": "json_object"}
-    assert done.provider == "local" and done.model == "qwen2.5-coder-0.5b"
+    assert done.provider == "local"
+    assert done.model == "qwen2.5-coder-0.5b"
     assert llm.server.process is None  # stopped with its owner
 
 
@@ -100,9 +107,11 @@ def test_registry_resolves_local_with_queue_friendly_limits(paths: install.Paths
     registry = Registry(Settings(MEDIUM_DATA_DIR=str(paths.data_dir), MEDIUM_LLM="local"))
     llm, model, label = registry.medium()
     assert (model, label) == ("qwen2.5-coder-0.5b", "local:qwen2.5-coder-0.5b")
-    assert registry.json_mode(llm) and registry.soft_timeout(llm) > 5
+    assert registry.json_mode(llm)
+    assert registry.soft_timeout(llm) > 5
     limited = llm.inner.inner  # type: ignore[attr-defined]
-    assert limited.limit == LOCAL_CONCURRENCY and limited.inner.seconds == LOCAL_TIMEOUT
+    assert limited.limit == LOCAL_CONCURRENCY
+    assert limited.inner.seconds == LOCAL_TIMEOUT
 
 
 def test_local_without_a_model_says_how_to_install_and_runs_scripted(
@@ -113,4 +122,5 @@ def test_local_without_a_model_says_how_to_install_and_runs_scripted(
         second = registry.medium()
     assert first[2] == second[2] == "scripted narrator (offline)"
     lines = [r.getMessage() for r in caplog.records if "narrator install" in r.getMessage()]
-    assert len(lines) == 1 and "medium narrator install" in lines[0]
+    assert len(lines) == 1
+    assert "medium narrator install" in lines[0]

@@ -66,7 +66,8 @@ async def test_openai_gets_strict_json_schema_and_room_for_every_bounded_field(s
         await llm.aclose()
     body = server.requests[0].json
     fmt = body["response_format"]
-    assert fmt["type"] == "json_schema" and fmt["json_schema"]["strict"] is True
+    assert fmt["type"] == "json_schema"
+    assert fmt["json_schema"]["strict"] is True
     sent = fmt["json_schema"]["schema"]
     outcome = sent["properties"]["outcome"]
     assert outcome["additionalProperties"] is False
@@ -93,7 +94,8 @@ async def test_llamacpp_refuses_json_schema_and_the_adapter_falls_back(server: L
     forms = [r.json["response_format"]["type"] for r in server.requests]
     assert forms == ["json_schema", "json_object", "json_object"]  # remembered after one refusal
     assert json.loads(first.text)["narrative"].startswith("You ")
-    assert first.usage.prompt_tokens == 1026 and first.usage.cached_tokens == 0
+    assert first.usage.prompt_tokens == 1026
+    assert first.usage.cached_tokens == 0
 
 
 async def test_local_form_clamps_every_max_length_below_the_grammar_limit(server: LLMServer) -> None:
@@ -113,7 +115,8 @@ async def test_local_form_clamps_every_max_length_below_the_grammar_limit(server
     sent = body["response_format"]["schema"]
     assert body["response_format"]["type"] == "json_object"
     lengths = sorted(s["maxLength"] for s in _strings(sent))
-    assert lengths[-1] == schemas.LOCAL_MAX_LENGTH and all(n <= schemas.LOCAL_MAX_SHORT_LENGTH for n in lengths[:-1])
+    assert lengths[-1] == schemas.LOCAL_MAX_LENGTH
+    assert all(n <= schemas.LOCAL_MAX_SHORT_LENGTH for n in lengths[:-1])
     assert sent["properties"]["narrative"]["maxLength"] == schemas.LOCAL_MAX_LENGTH
     assert body["max_tokens"] == schemas.token_bound(sent) > 10  # above the bound
 
@@ -131,7 +134,8 @@ async def test_a_truncated_reply_goes_to_the_repair_path(server: LLMServer) -> N
         out, repaired, usage = await medium.complete_and_parse(llm, "narrator", messages, inp, json_mode=True)
     finally:
         await llm.aclose()
-    assert repaired and out.narrative.startswith("You slide")
+    assert repaired
+    assert out.narrative.startswith("You slide")
     repair_prompt = server.requests[1].json["messages"][-1]["content"]
     assert "cut off at the length limit" in repair_prompt
     assert usage.prompt_tokens == 1026 * 2
@@ -184,7 +188,8 @@ async def test_anthropic_native_structured_output(server: LLMServer) -> None:
         await llm.aclose()
     body = server.requests[0].json
     fmt = body["output_config"]["format"]
-    assert fmt["type"] == "json_schema" and fmt["schema"]["additionalProperties"] is False
+    assert fmt["type"] == "json_schema"
+    assert fmt["schema"]["additionalProperties"] is False
     assert JSON_INSTRUCTION not in body["system"]  # native: no instruction needed
     assert (done.usage.prompt_tokens, done.usage.cached_tokens) == (1000, 900)
 
@@ -201,7 +206,8 @@ async def test_anthropic_compatible_server_without_output_config_gets_the_instru
         await llm.aclose()
     first, second, third = (r.json for r in server.requests)
     assert "output_config" in first
-    assert "output_config" not in second and JSON_INSTRUCTION in second["system"]
+    assert "output_config" not in second
+    assert JSON_INSTRUCTION in second["system"]
     assert "output_config" not in third  # remembered
 
 

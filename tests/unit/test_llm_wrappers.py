@@ -126,7 +126,8 @@ async def test_limit_never_exceeds_the_limit_under_load() -> None:
 
     results = await asyncio.gather(*(llm.complete(MESSAGES, model="m") for _ in range(20)))
 
-    assert len(results) == 20 and inner.calls == 20
+    assert len(results) == 20
+    assert inner.calls == 20
     assert inner.max_concurrent == 3  # observed independently of the wrapper's own counter
     assert llm.peak_in_flight == 3
     assert llm.in_flight == 0
@@ -237,7 +238,7 @@ async def test_retry_after_hint_is_honoured_but_capped() -> None:
 
 
 def test_retry_rejects_zero_attempts() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="attempts"):
         RetryLLM(FakeLLM(), attempts=0)
 
 
@@ -298,7 +299,8 @@ async def test_wrap_retries_a_timed_out_attempt_and_counts_one_call() -> None:
     out = await llm.complete(MESSAGES, model="m")
 
     assert out.text == "reply 2"
-    assert inner.calls == 2 and inner.cancelled == 1
+    assert inner.calls == 2
+    assert inner.cancelled == 1
     assert (llm.calls, llm.errors) == (1, 0)
 
 

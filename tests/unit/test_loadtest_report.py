@@ -191,7 +191,8 @@ def test_claimable_lateness_discounts_backdated_and_blocked_windows() -> None:
               "w2": [solid("s2", "w2", B, UB, 6, [], 5) | {"created_at": 101.0}],
               "w3": [solid("s3", "w3", A, UA, 7, [], 6) | {"created_at": 101.1}]}
     ms, backdated, blocked = claimable_lateness([src, perceive, nxt], solids)
-    assert backdated == 1 and blocked == 1
+    assert backdated == 1
+    assert blocked == 1
     assert [round(x) for x in sorted(v for _, v in ms)] == [0, 2, 10]
 
 
@@ -201,7 +202,8 @@ def test_npc_liquid_after_the_stop_is_lost_only_when_its_window_is_stuck() -> No
     data.liquid.append({**liquid("lnpc", "wn", A, UA), "status": "committed", "committed_at": 150.0})
     data.windows.append({**window("wn", A, 9, status="open"), "due_at": 199.0})  # live, not overdue
     doc = run(data, stop_at=120.0)
-    assert doc["counts"]["lost"] == 0 and doc["invariants"]["no_silent_loss"] == "PASS"
+    assert doc["counts"]["lost"] == 0
+    assert doc["invariants"]["no_silent_loss"] == "PASS"
     data.windows[-1]["due_at"] = 190.0  # open 10 s past due: stuck
     assert run(data, stop_at=120.0)["counts"]["lost"] == 1
     data.windows[-1].update(status="claimed", lease_expires_at=210.0)  # in synthesis, lease valid
@@ -222,7 +224,8 @@ def test_first_token_runs_from_the_window_closing_to_the_first_delta_at_its_owne
     delta(pa, "wa1", A, 101.4, seq=2)  # later deltas of the window do not count
     delta(pb, "wb1", B, 102.3)
     doc, _ = compute(data, [pa, pb], stop_at=1e12)
-    assert doc["first_token_ms"]["p50"] == 200.0 and doc["first_token_ms"]["max"] == 300.0
+    assert doc["first_token_ms"]["p50"] == 200.0
+    assert doc["first_token_ms"]["max"] == 300.0
     assert doc["details"]["first_token"]["windows"] == 2
     assert doc["details"]["first_token"]["from_claim_ms"]["p50"] == 190.0
     assert doc["details"]["clients"]["stale_cursors"] == 0  # a delta's cursor is not its own

@@ -145,8 +145,9 @@ def _check(reply: str, expected: str | None, *, json_mode: bool) -> None:
     if expected is None:
         out = parse.parse_output(reply, inp, json_mode=json_mode)
         assert out.outcome is not None
-        assert [(a.character_id, a.result) for a in out.outcome.actions_resolved][0] == (IDS["kessa"], "success")
-        assert out.narrative.startswith("You draw") and "```" not in out.narrative
+        assert next((a.character_id, a.result) for a in out.outcome.actions_resolved) == (IDS["kessa"], "success")
+        assert out.narrative.startswith("You draw")
+        assert "```" not in out.narrative
         assert "Hope this helps" not in out.narrative
         assert out.outcome.characters_involved[0] == IDS["kessa"]
         assert EARLIER in out.outcomes_incorporated
@@ -179,7 +180,8 @@ def test_clean_parse_maps_handles_to_ids_and_collects_involvement() -> None:
 def test_no_action_means_no_outcome_only_a_narrative(json_mode: bool) -> None:
     reply = json.dumps({"narrative": "You watch."}) if json_mode else "NARRATIVE\nYou watch."
     out = parse.parse_output(reply, medium_input(with_action=False), json_mode=json_mode)
-    assert out.outcome is None and out.narrative == "You watch."
+    assert out.outcome is None
+    assert out.narrative == "You watch."
     assert out.outcomes_incorporated == [EARLIER]
 
 
@@ -211,21 +213,25 @@ async def test_one_repair_call_quotes_the_error(json_mode: bool) -> None:
            else text_reply(actions=["zed | x | success"]))
     llm = QueuedLLM(bad, GOOD_JSON if json_mode else GOOD_TEXT)
     out, repaired, usage = await medium.complete_and_parse(llm, "m", PROMPT, medium_input(), json_mode=json_mode)
-    assert repaired and out.narrative == "You draw on Dax."
+    assert repaired
+    assert out.narrative == "You draw on Dax."
     assert len(llm.calls) == 2
     repair, schema = llm.calls[1]
     assert repair[: len(PROMPT)] == PROMPT
     assert repair[len(PROMPT)] == {"role": "assistant", "content": bad}
     assert repair[-1]["role"] == "user"
     assert "unknown character handle 'zed'" in repair[-1]["content"]
-    assert (schema is not None) == json_mode and llm.calls[0][1] == schema
+    assert (schema is not None) == json_mode
+    assert llm.calls[0][1] == schema
     assert (usage.prompt_tokens, usage.completion_tokens) == (200, 20)
 
 
 async def test_valid_first_reply_makes_no_repair_call() -> None:
     llm = QueuedLLM(GOOD_TEXT)
     out, repaired, _ = await medium.complete_and_parse(llm, "m", PROMPT, medium_input(), json_mode=False)
-    assert not repaired and len(llm.calls) == 1 and out.outcome is not None
+    assert not repaired
+    assert len(llm.calls) == 1
+    assert out.outcome is not None
 
 
 @pytest.mark.parametrize("json_mode", [False, True])

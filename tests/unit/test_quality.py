@@ -83,7 +83,8 @@ def test_no_example_value_of_the_prompt_passes_as_an_answer() -> None:
         parse.parse_output(json.dumps(example), inp, json_mode=True)
     text_fmt = compile_.output_format(inp, json_mode=False)
     assert any("<what was done>" in line for line in text_fmt)
-    assert quality.placeholder("<what was done>") and quality.placeholder("<the personal narrative>")
+    assert quality.placeholder("<what was done>")
+    assert quality.placeholder("<the personal narrative>")
 
 
 def test_a_third_person_narrative_is_refused() -> None:
@@ -184,5 +185,6 @@ def test_a_brief_keeps_first_and_last_sentence_within_the_word_cap() -> None:
     assert compile_.brief("You wait.  Nothing\nhappens! You leave.") == "You wait. … You leave."
     many = " ".join(f"word{i}" for i in range(100)) + "."
     out = compile_.brief(many)
-    assert out.endswith(" …") and len(out.split()) == compile_.BRIEF_WORDS + 1
+    assert out.endswith(" …")
+    assert len(out.split()) == compile_.BRIEF_WORDS + 1
     assert compile_.brief("   ") == ""

@@ -78,14 +78,18 @@ def test_plan_keeps_the_invariants(scene: tuple[route.RouteSnapshot, route.Mediu
     p = route.plan(snap, result, now, time_scale=scale, ids=ids_from(1))
     w = snap.window
     if w.status in ("done", "cancelled"):  # §5.1: idempotent by window
-        assert not p.routed and p.to_json()["outcomes"] == [] and p.to_json()["solids"] == []
+        assert not p.routed
+        assert p.to_json()["outcomes"] == []
+        assert p.to_json()["solids"] == []
         assert p.events == ()
         return
     out = result.output
     # §5.1: one solid per window, and one outcome exactly when the window resolved an action.
-    assert len(p.solids) == 1 and (p.outcome is not None) == (out.outcome is not None)
+    assert len(p.solids) == 1
+    assert (p.outcome is not None) == (out.outcome is not None)
     solid = p.solids[0]
-    assert solid.character_id == w.character_id and solid.window_id == w.id
+    assert solid.character_id == w.character_id
+    assert solid.window_id == w.id
     if p.outcome:
         assert p.outcome.id in solid.outcome_ids
         assert set(p.outcome.characters_involved) <= set(snap.users)
@@ -102,7 +106,8 @@ def test_plan_keeps_the_invariants(scene: tuple[route.RouteSnapshot, route.Mediu
         if e.type in ("outcome", "frame"):
             assert e.audience is None
         elif e.type != "narrative":
-            assert e.audience is not None and len(e.audience) <= 1
+            assert e.audience is not None
+            assert len(e.audience) <= 1
     # Seq offsets are the rows' positions in the event list (one emit, one NOTIFY).
     positions = {(e.type, e.ref_id): i + 1 for i, e in enumerate(p.events)}
     assert solid.seq_offset == positions[("narrative", solid.id)]
@@ -122,15 +127,19 @@ def test_plan_keeps_the_invariants(scene: tuple[route.RouteSnapshot, route.Mediu
     assert {c for c, v in new_by_char.items() if v[0].trigger_mode == "interrupt"} == targets
     for t in targets:
         nw = new_by_char[t][0]
-        assert nw.due_at == now and nw.interrupt_source_id == w.character_id
+        assert nw.due_at == now
+        assert nw.interrupt_source_id == w.character_id
     assert set(p.cancel_windows) == {snap.open_windows[t].id for t in targets if t in snap.open_windows}
     moved = {m.id for m in p.move_liquid}
     assert moved == {lid for t in targets if t in snap.open_windows for lid in snap.committed[snap.open_windows[t].id]}
     # At most one open window per character afterwards: perceive only for idle characters.
     for c, (nw,) in new_by_char.items():
         if nw.trigger_mode == "perceive":
-            assert c not in snap.open_windows and c != w.character_id and c not in targets
-            assert snap.perceive and snap.mode == "personal"
+            assert c not in snap.open_windows
+            assert c != w.character_id
+            assert c not in targets
+            assert snap.perceive
+            assert snap.mode == "personal"
             assert nw.due_at - now == timedelta(seconds=timing.perceive_seconds(snap.perceive_seconds,
                                                                                 time_scale=scale))
     # Game time never goes backwards, and advances past the window's own action.
@@ -185,7 +194,8 @@ def test_perceive_window_uses_the_frame_rule_scaled() -> None:
     clock = FakeClock()
     p = route.plan(snapshot(perceive_seconds=4.0), involving(other), clock.now(), time_scale=0.5)
     [pw] = p.open_windows
-    assert pw.trigger_mode == "perceive" and pw.due_at == clock.now() + timedelta(seconds=2)
+    assert pw.trigger_mode == "perceive"
+    assert pw.due_at == clock.now() + timedelta(seconds=2)
 
 
 def test_npc_events_reach_only_the_gm() -> None:
@@ -218,11 +228,17 @@ def test_commit_decision_over_random_inputs(mode: str, pscale: int, duration: fl
     d = timing.commit_decision(mode=mode, pscale=pscale, timer_duration=duration, clock_seconds=0,
                                open_window=open_w, now=now, new_id=uuid.UUID(int=4))
     if open_w:
-        assert not d.opens and d.window_id == open_w.id and d.due_at == open_w.due_at
+        assert not d.opens
+        assert d.window_id == open_w.id
+        assert d.due_at == open_w.due_at
     elif mode == "shared":
-        assert d.opens and d.trigger_mode == "commit" and d.due_at == now
+        assert d.opens
+        assert d.trigger_mode == "commit"
+        assert d.due_at == now
     else:
-        assert d.opens and d.due_at == now + timedelta(seconds=duration) and d.due_at > now
+        assert d.opens
+        assert d.due_at == now + timedelta(seconds=duration)
+        assert d.due_at > now
 
 
 def test_commit_plan_refuses_a_liquid_that_is_not_a_draft() -> None:

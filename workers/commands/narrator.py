@@ -51,14 +51,13 @@ def install_command(
     paths = install.Paths(settings.medium_data_dir)
     started = time.monotonic()
     try:
-        chosen = install.model_named(model) if path is None else None
         with Progress(TextColumn("{task.description:>9}"), BarColumn(), TaskProgressColumn(),
                       TimeRemainingColumn(), console=console, transient=False) as bars:
             report = _progress_bars(bars)
             if runtime:
                 install.install_runtime(paths, report)
-            file = (install.use_path(paths, path, report) if chosen is None
-                    else install.install_model(paths, chosen, report))
+            file = (install.use_path(paths, path, report) if path is not None
+                    else install.install_model(paths, install.model_named(model), report))
     except MediumError as exc:
         console.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(2) from None

@@ -81,7 +81,7 @@ class Player:
         self.name = name
         self.token = token
         self.actions = actions or FALLBACK_ACTIONS
-        self.rng = random.Random(seed)
+        self.rng = random.Random(seed)  # noqa: S311  a seeded simulation of players
         self.think_median = think_median
         self.wait_cap = wait_cap
         self.log = PlayerLog()

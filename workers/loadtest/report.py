@@ -3,6 +3,7 @@ invariants, computed from the database (the truth) and the simulated players' lo
 
 from __future__ import annotations
 
+import itertools
 import json
 from bisect import bisect_right
 from collections import Counter, defaultdict
@@ -152,19 +153,18 @@ def compute(data: Data, players: list[Player], *, stop_at: float, started: float
     # 2. per-character order: solid seq order == window seq order; clients receive in seq order
     by_char: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for s in data.solid:
-        w = windows.get(s["window_id"])
-        if w is not None:
-            by_char[s["character_id"]].append((w["seq"], s["seq"]))
+        if (ws := windows.get(s["window_id"])) is not None:
+            by_char[s["character_id"]].append((ws["seq"], s["seq"]))
     out_of_order = []
     for cid, pairs in by_char.items():
         pairs.sort()
-        for (w1, s1), (w2, s2) in zip(pairs, pairs[1:], strict=False):
+        for (w1, s1), (w2, s2) in itertools.pairwise(pairs):
             if s2 <= s1:
                 out_of_order.append({"character_id": cid, "windows": [w1, w2], "solid_seqs": [s1, s2]})
     client_order = 0
     for p in players:
         seqs = [p.log.narratives[i].seq for i in p.log.narrative_order]
-        client_order += sum(1 for a, b in zip(seqs, seqs[1:], strict=False) if b <= a)
+        client_order += sum(1 for a, b in itertools.pairwise(seqs) if b <= a)
     details["out_of_order"] = out_of_order[:20]
     details["client_out_of_order"] = client_order
 

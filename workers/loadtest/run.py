@@ -205,7 +205,8 @@ async def _simulate(cfg: Config, st: OpsStore, stack: stack_mod.Stack | None, sa
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.remove_signal_handler(signal.SIGINT)
 
-    assert data is not None
+    if data is None:  # the load ran to its end or was stopped; either way it read its data
+        raise RuntimeError("the load test ended without reading its results")
     doc, series = report.compute(data, players, stop_at=stop_at, started=started,
                                  warmup=min(WARMUP_SECONDS, cfg.duration / 4))
     details = doc.pop("details")

@@ -94,7 +94,7 @@ class Stack:
             log=log_dir / f"worker-{i + 1}.log") for i in range(workers)]
         self.supervisor = Supervisor([self.api, *self.workers], env=env, handle_signals=False)
         self.kills: list[Kill] = []
-        self.rng = random.Random(seed ^ 0x5EED)
+        self.rng = random.Random(seed ^ 0x5EED)  # noqa: S311  a seeded choice of victims
         self._task: asyncio.Task[int] | None = None
 
     async def start(self, timeout: float = 90.0) -> None:
@@ -120,10 +120,12 @@ class Stack:
         if not alive:
             return None
         victim = self.rng.choice(alive)
-        assert victim.proc is not None
+        proc = victim.proc
+        if proc is None:  # alive means started
+            return None
         with contextlib.suppress(ProcessLookupError):
-            os.kill(victim.proc.pid, signal.SIGKILL)
-        k = Kill(t, victim.name, victim.proc.pid)
+            os.kill(proc.pid, signal.SIGKILL)
+        k = Kill(t, victim.name, proc.pid)
         self.kills.append(k)
         return k
 
