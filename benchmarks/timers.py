@@ -24,6 +24,11 @@ from workers.runtime import freeze_startup_objects
 from workers.worker import Worker
 
 CHARACTERS_PER_FRAME = 100
+# The tuned settings of the "medium" row: every window in flight at once, one claim for the
+# whole burst, a lease no test outlives. "medium-stock" runs a Worker as `medium worker`
+# builds it by default (16 in flight, claims of 16, 30 s lease, 2 s poll fallback).
+TUNED: dict[str, Any] = {"concurrency": 10000, "claim_batch": 5000, "lease_seconds": 600, "poll_interval": 1.0}
+STOCK: dict[str, Any] = {}
 
 
 async def _setup(st: OpsStore, n: int) -> list[uuid.UUID]:
@@ -46,8 +51,10 @@ async def _insert_windows(st: OpsStore, characters: list[uuid.UUID], dues: list[
     return {wid: index[cid] for wid, cid in windows.items()}
 
 
-async def run_medium(dsn: str, workload: peers.Workload, *, concurrency: int = 10000,
-                     claim_batch: int = 5000, parallel_claims: int = 1) -> peers.PeerResult:
+async def run_medium(dsn: str, workload: peers.Workload, *, settings: dict[str, Any] | None = None,
+                     parallel_claims: int = 1) -> peers.PeerResult:
+    """medium's timers under one Worker built with ``settings`` (default ``TUNED``)."""
+    settings = TUNED if settings is None else settings
     async with peers.fresh_database(dsn, "medium") as url:
         await migrations.apply(url)
         pool = await store.create_pool(url, min_size=4, max_size=8)
@@ -60,9 +67,7 @@ async def run_medium(dsn: str, workload: peers.Workload, *, concurrency: int = 1
             async def handler(w: Window) -> None:
                 rec.hit(slots[w.id])  # the moment the Medium would begin gathering
 
-            worker = Worker(st, None, dsn=url, handler=handler, concurrency=concurrency,
-                            claim_batch=claim_batch, lease_seconds=600, poll_interval=1.0,
-                            parallel_claims=parallel_claims)
+            worker = Worker(st, None, dsn=url, handler=handler, parallel_claims=parallel_claims, **settings)
             freeze_startup_objects()  # as the `medium worker` process does before serving
             runner = asyncio.create_task(worker.run())
             await asyncio.sleep(peers.SETTLE_S)
@@ -71,8 +76,8 @@ async def run_medium(dsn: str, workload: peers.Workload, *, concurrency: int = 1
             await rec.wait(dues)
             worker.stop()
             await runner
-            note = f"1 worker, claim batch {claim_batch} x{parallel_claims}, {worker.stats.notifications} NOTIFYs, " \
-                   f"{worker.stats.polls} idle polls"
+            note = f"1 worker, concurrency {worker.concurrency}, claim batch {worker.claim_batch} " \
+                   f"x{parallel_claims}, {worker.stats.notifications} NOTIFYs, {worker.stats.polls} idle polls"
             return rec.result(workload, dues, note)
         finally:
             await pool.close()
@@ -83,14 +88,17 @@ async def run(dsn: str, *, engines: list[str] | None = None, spread_n: int = 100
               progress: Callable[[str], None] = print) -> dict[str, Any]:
     """Both workloads for medium and each peer. Output: top level keyed by engine (spread),
     plus ``"burst"``: the same shape for the burst workload."""
-    names = engines or ["medium", *peers.PEERS]
+    known = ["medium", "medium-stock", *peers.PEERS]
+    names = engines or known
+    if unknown := sorted(set(names) - set(known)):
+        raise ValueError(f"unknown engines {unknown}; choose from {known}")
     out: dict[str, Any] = {"burst": {}}
     for workload in (peers.Workload.spread(spread_n, spread_s), peers.Workload.burst(burst_n)):
         for name in names:
             progress(f"{workload.name}: {name} (n={workload.n}) ...")
             try:
-                if name == "medium":
-                    res = (await run_medium(dsn, workload)).to_dict()
+                if name in ("medium", "medium-stock"):
+                    res = (await run_medium(dsn, workload, settings=TUNED if name == "medium" else STOCK)).to_dict()
                 else:
                     res = (await peers.PEERS[name](dsn, workload)).to_dict()
             except Exception as exc:

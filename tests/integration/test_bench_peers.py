@@ -97,3 +97,18 @@ def test_stats_nearest_rank() -> None:
     assert percentile([1.0, 2.0, 3.0], 0) == 1.0
     assert median([3.0, 1.0, 2.0]) == 2.0
     assert median([4.0, 1.0, 2.0, 3.0]) == 2.5
+
+
+@pytest.mark.slow
+async def test_timer_bench_runs_medium_tuned_and_stock() -> None:
+    from benchmarks import timers
+
+    out = await timers.run(DSN, engines=["medium", "medium-stock"], spread_n=20, spread_s=0.5, burst_n=60,
+                           progress=lambda _m: None)
+    for res in (out["medium"], out["medium-stock"], out["burst"]["medium"], out["burst"]["medium-stock"]):
+        assert (res["fired"], res["duplicates"], res["missing"]) == (res["n"], 0, 0), res
+    # The stock row is a Worker as `medium worker` builds it; the tuned one says its settings.
+    assert "concurrency 16, claim batch 16 " in out["burst"]["medium-stock"]["note"]
+    assert "concurrency 10000, claim batch 5000 " in out["burst"]["medium"]["note"]
+    with pytest.raises(ValueError, match="unknown engines"):
+        await timers.run(DSN, engines=["medium", "celery"], progress=lambda _m: None)

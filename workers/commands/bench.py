@@ -32,7 +32,8 @@ def _bench_dsn(settings: Settings, database_url: str | None) -> Iterator[str]:
 def bench_timers(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     database_url: DatabaseOpt = None,
-    engines: Annotated[str | None, typer.Option(help="Comma-separated subset, e.g. medium,pgqueuer")] = None,
+    engines: Annotated[str | None, typer.Option(
+        help="Comma-separated subset, e.g. medium,medium-stock,pgqueuer")] = None,
     spread_n: Annotated[int, typer.Option(min=1)] = 1000,
     spread_seconds: Annotated[float, typer.Option(min=0.1)] = 10.0,
     burst_n: Annotated[int, typer.Option(min=1)] = 5000,
