@@ -26,7 +26,7 @@ from workers.worker import Worker
 CHARACTERS_PER_FRAME = 100
 # The tuned settings of the "medium" row: every window in flight at once, one claim for the
 # whole burst, a lease no test outlives. "medium-stock" runs a Worker as `medium worker`
-# builds it by default (16 in flight, claims of 16, 30 s lease, 2 s poll fallback).
+# builds it by default (16 in flight, claims of 16, 30 s lease, 1 s poll fallback).
 TUNED: dict[str, Any] = {"concurrency": 10000, "claim_batch": 5000, "lease_seconds": 600, "poll_interval": 1.0}
 STOCK: dict[str, Any] = {}
 

@@ -7,7 +7,8 @@ and the worker (``medium_windows_v1``) each run one.
 Contract of ``Listener.run()`` (it returns only by cancellation):
 
 - Connect with ``store.connect`` (its own connection, never a pooled one), LISTEN on
-  ``channel`` (and on every channel of ``more``, on the same connection), then call
+  ``channel`` (and on every channel of ``more``, on the same connection), await
+  ``prepare(conn)`` when given (the worker takes its claim-session lock there), then call
   ``on_connect``, the catch-up hook, after EVERY successful connect, the first one included:
   notifications sent while there was no connection are lost, so the hook replays or re-polls
   whatever they would have announced (an ephemeral channel, such as the narrative deltas, has
@@ -51,6 +52,7 @@ class Listener:
 
     def __init__(self, dsn: str, channel: str, on_notify: OnNotify, *,
                  more: Mapping[str, OnNotify] | None = None, on_connect: Hook | None = None,
+                 prepare: Callable[[Any], Awaitable[None]] | None = None,
                  on_lost: Hook | None = None, name: str = "listener",
                  application_name: str | None = None, health_seconds: float | None = 5.0,
                  min_backoff: float = 0.1, max_backoff: float = 5.0,
@@ -60,6 +62,7 @@ class Listener:
         self.on_notify = on_notify
         self.handlers: dict[str, OnNotify] = {channel: on_notify, **(more or {})}
         self.on_connect = on_connect
+        self.prepare = prepare
         self.on_lost = on_lost
         self.name = name
         self.application_name = application_name
@@ -83,6 +86,8 @@ class Listener:
                 conn.add_termination_listener(lambda _c, lost=lost: lost.set())
                 for channel in self.handlers:
                     await conn.add_listener(channel, self._notified)
+                if self.prepare is not None:
+                    await self.prepare(conn)
                 self.pid = conn.get_server_pid()
                 self.connects += 1
                 self.connected.set()

@@ -277,6 +277,13 @@ async def _on(conn: asyncpg.Connection, method: str, name: str, *args: Any) -> A
         raise translate(exc) from exc
 
 
+async def try_claim_session(conn: asyncpg.Connection, session: int) -> bool:
+    """Take the claim-session lock ``session`` on ``conn`` if it is free; held until ``conn``
+    closes. While held, the windows claimed in that session are this worker's; once the
+    session ends they are anyone's to reclaim (``claim_due_windows``)."""
+    return bool(await _on(conn, "fetchval", "try_claim_session", session))
+
+
 async def try_advisory_lock(conn: asyncpg.Connection, key: int) -> bool:
     """Take the session advisory lock ``key`` if it is free; it is held until ``conn`` closes."""
     return bool(await _on(conn, "fetchval", "try_advisory_lock", key))

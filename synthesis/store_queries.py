@@ -162,16 +162,18 @@ class Queries:
     # --- windows (workers) ---------------------------------------------------------------------
 
     async def claim_due_windows(self, now: datetime, *, limit: int, worker_id: str,
-                                lease_seconds: float) -> list[Window]:
-        rows = await self._fetch("claim_due_windows", now, limit, worker_id, lease_seconds)
+                                lease_seconds: float, session: int | None = None) -> list[Window]:
+        """Claim due windows; ``session`` is the claim-session lock the caller holds (None:
+        the claims fall back on the lease alone)."""
+        rows = await self._fetch("claim_due_windows", now, limit, worker_id, lease_seconds, session)
         return [_model(Window, r) for r in rows]
 
     async def next_due(self) -> datetime | None:
         return await self._fetchval("next_due")  # type: ignore[no-any-return]
 
     async def heartbeat(self, window_ids: list[UUID], now: datetime, lease_seconds: float,
-                        worker_id: str) -> list[UUID]:
-        rows = await self._fetch("heartbeat", window_ids, now, lease_seconds, worker_id)
+                        worker_id: str, session: int | None = None) -> list[UUID]:
+        rows = await self._fetch("heartbeat", window_ids, now, lease_seconds, worker_id, session)
         return [r["id"] for r in rows]
 
     async def reschedule_window(self, window_id: UUID, worker_id: str, due: datetime, error: str

@@ -20,6 +20,7 @@ import contextlib
 import json
 import logging
 import os
+import secrets
 import socket
 import time
 from collections import deque
@@ -67,7 +68,7 @@ class Worker:
     def __init__(
         self, st: store.Store, registry: Registry | None, *, dsn: str,
         clock: Clock | None = None, worker_id: str | None = None, concurrency: int = 16,
-        claim_batch: int | None = None, lease_seconds: float = 30.0, poll_interval: float = 2.0,
+        claim_batch: int | None = None, lease_seconds: float = 30.0, poll_interval: float = 1.0,
         burst: bool = False, grace_seconds: float = 10.0, time_scale: float = 1.0,
         max_attempts: int = 4, retry_base: float = 1.0, handler: Handler | None = None,
         listen: bool = True, parallel_claims: int = 2, live: bool = True,
@@ -77,6 +78,10 @@ class Worker:
         self.dsn = dsn
         self.clock = clock or SystemClock()
         self.worker_id = worker_id or default_worker_id()
+        # The claim-session lock held on the LISTEN connection (None while it is down): claims
+        # made under it are reclaimed by others the moment this process's session ends.
+        self.session: int | None = None
+        self._session_ready = asyncio.Event()
         self.concurrency = concurrency
         self.claim_batch = claim_batch or concurrency
         self.lease_seconds = lease_seconds
@@ -156,6 +161,9 @@ class Worker:
     # --- the loop --------------------------------------------------------------------------
 
     async def _loop(self) -> None:
+        if self.listen:  # claim under a session from the first pass (bounded: the lease still holds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._session_ready.wait(), timeout=5.0)
         failures = 0
         while not self.stopping:
             self._wake.clear()
@@ -223,11 +231,14 @@ class Worker:
         k = max(1, min(self.parallel_claims, free // self.claim_batch))
         batches = await asyncio.gather(*(
             self.st.claim_due_windows(now, limit=min(free, self.claim_batch),
-                                      worker_id=self.worker_id, lease_seconds=self.lease_seconds)
+                                      worker_id=self.worker_id, lease_seconds=self.lease_seconds,
+                                      session=self.session)
             for _ in range(k)))
         windows = [w for batch in batches for w in batch]
         begin = self.clock.now()
         for w in windows:
+            if w.id in self.in_flight:  # reclaimed from this worker's own ended session: running
+                continue
             self.stats.claimed += 1
             self.stats.lateness_ms.append((begin - w.due_at).total_seconds() * 1000)
             task = asyncio.create_task(self._process(w), name=f"window:{w.id}")
@@ -304,7 +315,8 @@ class Worker:
             if not ids:
                 continue
             try:
-                kept = await self.st.heartbeat(ids, self.clock.now(), self.lease_seconds, self.worker_id)
+                kept = await self.st.heartbeat(ids, self.clock.now(), self.lease_seconds, self.worker_id,
+                                               session=self.session)
             except Exception as exc:
                 log.warning("heartbeat failed", extra={"action": "heartbeat_failed", "error": str(exc)})
                 continue
@@ -315,10 +327,28 @@ class Worker:
     async def _listener(self) -> None:
         """One dedicated LISTEN connection (``synthesis.listener``) that reconnects by itself;
         every (re)connect wakes the loop, so anything missed meanwhile is claimed."""
-        await Listener(self.dsn, CHANNEL, self._on_notify, on_connect=self.wake,
+        await Listener(self.dsn, CHANNEL, self._on_notify, on_connect=self.wake, prepare=self._hold_session,
                        on_lost=self._listener_lost, name="worker").run()
 
+    async def _hold_session(self, conn: Any) -> None:
+        """Take a free claim-session lock on the LISTEN connection (a random key; another
+        worker holding the same one is vanishingly rare, and then the next key is tried)."""
+        for _ in range(8):
+            key = secrets.randbelow(2**31)
+            if await store.try_claim_session(conn, key):
+                self.session = key
+                kept: list[Any] = []
+                if ids := list(self.in_flight):  # claims of the session that ended become this one's
+                    kept = await self.st.heartbeat(ids, self.clock.now(), self.lease_seconds, self.worker_id,
+                                                   session=key)
+                self._session_ready.set()
+                log.info("claim session held", extra={"action": "claim_session", "worker_id": self.worker_id,
+                                                      "session": key, "restamped": len(kept)})
+                return
+        log.warning("no claim session", extra={"action": "claim_session_failed", "worker_id": self.worker_id})
+
     def _listener_lost(self) -> None:
+        self.session = None  # its lock went with the connection: claims fall back on the lease
         self.stats.listener_reconnects += 1
 
     def _on_notify(self, payload: str) -> None:

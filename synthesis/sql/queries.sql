@@ -83,9 +83,11 @@ SELECT public.medium_commit_v2($1, $2, $3) AS liquid;
 SELECT * FROM public.liquid WHERE id = $1;
 
 -- name: claim_due_windows
--- Claim up to $2 due windows (open and due, or claimed with an expired lease) for worker $3,
--- leased until $1 + $4 seconds. An open window is skipped while its character has a claimed
--- one: at most one synthesis in flight per character (also backed by windows_one_claimed).
+-- Claim up to $2 due windows (open and due, or claimed with an expired lease, or claimed by a
+-- worker session that has ended) for worker $3 in session $5, leased until $1 + $4 seconds.
+-- An open window is skipped while its character has a claimed one: at most one synthesis in
+-- flight per character (also backed by windows_one_claimed). A session has ended when nobody
+-- holds its advisory lock (1835361385, claim_session) in this database.
 WITH due AS (
   SELECT w.frame_id, w.id
   FROM public.windows w
@@ -93,13 +95,19 @@ WITH due AS (
           AND NOT EXISTS (SELECT 1 FROM public.windows c
                           WHERE c.frame_id = w.frame_id AND c.character_id = w.character_id
                             AND c.status = 'claimed'))
-         OR (w.status = 'claimed' AND w.lease_expires_at <= $1))
+         OR (w.status = 'claimed' AND w.lease_expires_at <= $1)
+         OR (w.status = 'claimed' AND w.claim_session IS NOT NULL
+             AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l
+                             WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+                               AND l.database = (SELECT oid FROM pg_catalog.pg_database
+                                                 WHERE datname = current_database())
+                               AND l.classid = 1835361385 AND l.objid::bigint = w.claim_session)))
   ORDER BY w.due_at
   LIMIT $2
   FOR UPDATE OF w SKIP LOCKED
 )
 UPDATE public.windows w
-   SET status = 'claimed', claimed_by = $3, claimed_at = $1,
+   SET status = 'claimed', claimed_by = $3, claimed_at = $1, claim_session = $5::integer,
        lease_expires_at = $1::timestamptz + make_interval(secs => $4), attempts = w.attempts + 1
   FROM due
  WHERE w.frame_id = due.frame_id AND w.id = due.id
@@ -122,8 +130,10 @@ SELECT least(
 ) AS next_due;
 
 -- name: heartbeat
+-- Extend worker $4's leases; also re-stamps the claims with its current claim session $5
+-- (a new one after its LISTEN connection came back; NULL while it is down).
 UPDATE public.windows
-   SET lease_expires_at = $2::timestamptz + make_interval(secs => $3)
+   SET lease_expires_at = $2::timestamptz + make_interval(secs => $3), claim_session = $5::integer
  WHERE id = ANY($1::uuid[]) AND status = 'claimed' AND claimed_by = $4
 RETURNING id;
 
@@ -132,7 +142,7 @@ RETURNING id;
 -- so any worker reclaims them immediately. They stay 'claimed' so they keep their place
 -- ahead of the character's newer windows (per-character order).
 UPDATE public.windows
-   SET claimed_by = NULL, lease_expires_at = $3
+   SET claimed_by = NULL, claim_session = NULL, lease_expires_at = $3
  WHERE id = ANY($1::uuid[]) AND status = 'claimed' AND claimed_by = $2
 RETURNING id;
 

@@ -68,7 +68,8 @@ def worker(
     burst: Annotated[bool, typer.Option("--burst", help="Synthesize what is due, then exit.")] = False,
     worker_id: Annotated[str | None, typer.Option("--id", help="Worker name in logs and leases.")] = None,
     lease: Annotated[float, typer.Option(min=1, help="Lease seconds (heartbeat every lease/3).")] = 30.0,
-    poll: Annotated[float, typer.Option(min=0.05, help="Poll fallback seconds.")] = 2.0,
+    poll: Annotated[float, typer.Option(min=0.05, help="Poll fallback seconds (also how soon a dead "
+                                        "worker's windows are reclaimed).")] = 1.0,
     grace: Annotated[float, typer.Option(min=0, help="Shutdown grace seconds.")] = 10.0,
     actors: Annotated[bool, typer.Option("--actors/--no-actors",
                                          help="Drive NPCs (one worker leads at a time).")] = True,
