@@ -20,6 +20,7 @@ from llm_server import (
     Reply,
     anthropic_error,
     anthropic_stream,
+    openai_chat,
     openai_error,
     openai_stream,
     sse,
@@ -104,6 +105,27 @@ async def test_a_stream_cut_at_the_length_limit_is_truncated(server: LLMServer) 
     assert done.truncated and done.text == "You st"
     with pytest.raises(medium.ParseError, match="cut off"):
         medium._reply(done)
+
+
+async def test_a_truncated_json_stream_goes_to_the_repair_call(server: LLMServer) -> None:
+    """finish_reason "length" marks the streamed reply truncated, like the unstreamed one, so
+    the Medium treats it as invalid output: the repair call (not streamed) answers."""
+    cut = REPLY[: len(REPLY) // 2]
+    server.enqueue(Reply(events=openai_stream(pieces(cut), finish_reason="length")),
+                   Reply(body=openai_chat(REPLY)))
+    llm = openai_llm(server)
+    deltas: list[str] = []
+    try:
+        out, repaired, usage = await medium.complete_and_parse(
+            llm, "gpt-4o-mini", list(MESSAGES), INPUT, json_mode=True, on_narrative=deltas.append)
+    finally:
+        await llm.aclose()
+    assert deltas and repaired and out.narrative == json.loads(REPLY)["narrative"]
+    assert usage.prompt_tokens == 11 + 11
+    repair = server.requests[1].json
+    assert "stream" not in repair and "cut off at the length limit" in repair["messages"][-1]["content"]
+    assert json.loads(REPLY)["narrative"].startswith("".join(deltas))  # the preview was the cut reply's
+
 
 
 async def test_llamacpp_form_streams_without_a_usage_chunk(server: LLMServer) -> None:
