@@ -10,7 +10,8 @@ refusal included). A status error's text is the API's own message when the body 
 Inside `base.stream()` the call streams (`messages.create(stream=True)`): each text delta goes
 to the sink, and the events (`message_start` with the input usage, `content_block_delta`,
 `message_delta` with the stop reason and output usage, `message_stop`) make the same
-`Completion` as the unstreamed call, `truncated` when `stop_reason == "max_tokens"`.
+`Completion` as the unstreamed call, `truncated` when `stop_reason == "max_tokens"`. A server
+that answers with one JSON body instead is read as the unstreamed call, its text one chunk.
 
 Two SDK facts shape this module (anthropic 2.x):
 
@@ -34,6 +35,7 @@ from collections.abc import AsyncIterable, Sequence
 from typing import Any, cast
 
 import anthropic
+import pydantic
 from anthropic.types import Message as AnthropicMessage
 from anthropic.types import MessageParam, OutputConfigParam
 
@@ -137,6 +139,11 @@ class AnthropicAdapter:
                     stream=True,
                 )
                 async with events:
+                    if events.response.headers.get("content-type", "").startswith("application/json"):
+                        done = _to_completion(_unstreamed(await events.response.aread()), provider=self.provider,
+                                              requested_model=model)  # a server that does not stream
+                        sink(done.text)
+                        return done
                     return await _collect(events, sink, provider=self.provider, requested_model=model)
             response = await self._client.messages.create(
                 model=model,
@@ -154,6 +161,14 @@ class AnthropicAdapter:
     async def aclose(self) -> None:
         """Close the SDK client (and its connection pool)."""
         await self._client.close()
+
+
+def _unstreamed(raw: bytes) -> AnthropicMessage | None:
+    """A message body read by hand (the SDK expected events); None when it is not one."""
+    try:
+        return AnthropicMessage.model_validate_json(raw)
+    except pydantic.ValidationError:
+        return None
 
 
 def split_system(messages: Sequence[Message]) -> tuple[str, list[MessageParam]]:

@@ -7,7 +7,8 @@ The adapter makes exactly one HTTP attempt per `complete()`: retries, deadlines,
 and accounting are wrappers (`wrappers.py`). Inside `base.stream()` it streams
 (`stream=True`, `stream_options={"include_usage": true}`), sending each content delta to the
 sink and assembling the same `Completion` as the unstreamed call: text, usage (from the final
-usage chunk), `truncated` when `finish_reason == "length"`. Build the SDK client with `max_retries=0`; if it
+usage chunk), `truncated` when `finish_reason == "length"`. A server that answers with one JSON
+body instead is read as the unstreamed call, its text one chunk. Build the SDK client with `max_retries=0`; if it
 was not, the adapter uses a copy with retries switched off so attempts never multiply.
 
 Every SDK failure leaves as an `LLMError`, translated by `synthesis.llm.errors` (shared with
@@ -24,10 +25,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import openai
+import pydantic
 from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessageParam
 
 from synthesis.errors import LLMError
@@ -145,6 +147,11 @@ class OpenAIAdapter:
                     stream_options={"include_usage": True} if self.stream_usage else openai.omit,
                 )
                 async with chunks:
+                    if _is_json(chunks.response.headers):  # a server that does not stream
+                        response = _unstreamed(await chunks.response.aread())
+                        done = _to_completion(response, provider=self.provider, requested_model=model)
+                        sink(done.text)
+                        return done
                     return await _collect(chunks, sink, provider=self.provider, requested_model=model)
             response = await self._client.chat.completions.create(
                 model=model,
@@ -181,6 +188,18 @@ async def list_models(client: openai.AsyncOpenAI, *, provider: str = "openai") -
     except (AttributeError, TypeError) as exc:  # a 2xx body without a `data` list
         raise llm_errors.malformed(logger, provider, "", "the /models body has no model list") from exc
     return sorted(ids)
+
+
+def _is_json(headers: Mapping[str, str]) -> bool:
+    return headers.get("content-type", "").startswith("application/json")
+
+
+def _unstreamed(raw: bytes) -> ChatCompletion | None:
+    """A chat completion body read by hand (the SDK expected events); None when it is not one."""
+    try:
+        return ChatCompletion.model_validate_json(raw)
+    except pydantic.ValidationError:
+        return None
 
 
 def _to_openai_messages(messages: Sequence[Message]) -> list[ChatCompletionMessageParam]:

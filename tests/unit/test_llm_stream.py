@@ -19,6 +19,7 @@ from llm_server import (
     LLMServer,
     Reply,
     anthropic_error,
+    anthropic_message,
     anthropic_stream,
     openai_chat,
     openai_error,
@@ -194,6 +195,20 @@ async def test_a_refusal_in_the_stream_is_not_retryable(server: LLMServer) -> No
     with pytest.raises(LLMError, match="refused") as caught:
         await streamed(openai_llm(server))
     assert not isinstance(caught.value, LLMTransientError)
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+async def test_a_server_that_does_not_stream_yields_one_chunk(server: LLMServer, provider: str) -> None:
+    """A compatible server may answer a streamed request with one JSON body: read as the
+    unstreamed call, its whole text one chunk (as base.stream promises of such an adapter)."""
+    if provider == "openai":
+        server.enqueue(Reply(body=openai_chat("You wait.", prompt_tokens=30, completion_tokens=3)))
+        deltas, done = await streamed(openai_llm(server))
+    else:
+        server.enqueue(Reply(body=anthropic_message("You wait.", input_tokens=30, output_tokens=3)))
+        deltas, done = await streamed(anthropic_llm(server), model="claude-haiku-4-5")
+    assert deltas == ["You wait."] == [done.text] and server.requests[0].json["stream"] is True
+    assert (done.usage.prompt_tokens, done.usage.completion_tokens) == (30, 3)
 
 
 # --- Anthropic ---------------------------------------------------------------------------------
