@@ -184,6 +184,24 @@ async def test_a_retried_stream_starts_over_after_on_restart(server: LLMServer) 
     assert llm.retries == 1
 
 
+async def test_a_retried_json_reply_gets_a_fresh_narrative_tap(server: LLMServer) -> None:
+    events = openai_stream(pieces(REPLY))
+    server.enqueue(Reply(events=events, cut_after=len(events) - 20), Reply(events=events))
+    llm = wrappers.RetryLLM(openai_llm(server), attempts=2, sleep=_no_sleep)
+    heard: list[str | None] = []
+    try:
+        out, repaired, _ = await medium.complete_and_parse(
+            llm, "gpt-4o-mini", list(MESSAGES), INPUT, json_mode=True, on_narrative=heard.append,
+            on_restart=lambda: heard.append(None))
+    finally:
+        await llm.aclose()
+    assert heard.count(None) == 1 and not repaired
+    cut = heard.index(None)
+    before, again = [t for t in heard[:cut] if t], [t for t in heard[cut + 1:] if t]
+    assert before and out.narrative.startswith("".join(before))  # the broken attempt's preview
+    assert "".join(again) == out.narrative == json.loads(REPLY)["narrative"]
+
+
 async def _no_sleep(seconds: float) -> None:
     return None
 
