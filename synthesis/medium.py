@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,9 +20,9 @@ from synthesis import blind, gather, parse, route
 from synthesis import compile as compile_
 from synthesis.clock import Clock
 from synthesis.errors import OutcomeRefused, ParseError
-from synthesis.llm.base import LLM, Completion, Delta, Message, Usage, stream
+from synthesis.llm.base import LLM, Completion, Delta, Message, Restart, Usage, stream
 from synthesis.llm.registry import Registry
-from synthesis.narrative_stream import DeltaPublisher, NarrativeTap
+from synthesis.narrative_stream import DeltaPublisher, JsonNarrativeTap, NarrativeTap
 from synthesis.store import Store
 from synthesis.types import Character, MediumInput, MediumOutput
 
@@ -42,9 +43,30 @@ class SynthesisResult:
     repaired: bool = False
 
 
+Tap = NarrativeTap | JsonNarrativeTap
+
+
+async def streamed(llm: LLM, model: str, messages: list[Message], tap: Callable[[Delta], Tap],
+                   on_narrative: Delta, *, on_restart: Restart | None = None,
+                   json_schema: dict[str, Any] | None = None) -> Completion:
+    """One call whose reply streams through ``tap(on_narrative)``. A retried call streams again
+    from its start: it gets a fresh tap, after ``on_restart``."""
+    taps = [tap(on_narrative)]
+
+    def restart() -> None:
+        taps.append(tap(on_narrative))
+        if on_restart is not None:
+            on_restart()
+
+    done = await stream(llm, messages, on_delta=lambda text: taps[-1].feed(text), on_restart=restart,
+                        model=model, json_schema=json_schema, max_tokens=MAX_TOKENS)
+    taps[-1].close()
+    return done
+
+
 async def complete_and_parse(llm: LLM, model: str, messages: list[Message], inp: MediumInput,
-                             *, json_mode: bool, on_narrative: Delta | None = None
-                             ) -> tuple[MediumOutput, bool, Usage]:
+                             *, json_mode: bool, on_narrative: Delta | None = None,
+                             on_restart: Restart | None = None) -> tuple[MediumOutput, bool, Usage]:
     """Call the model; on a parse violation make ONE repair call quoting the error.
 
     A structurally valid output whose OUTCOME leaks private truth or contradicts a result
@@ -54,13 +76,14 @@ async def complete_and_parse(llm: LLM, model: str, messages: list[Message], inp:
     dropped and counted in ``redacted``, bound results restored): nothing leaks, nothing fails.
     Raises ParseError when both replies are structurally invalid (the caller retries).
 
-    ``on_narrative`` receives the first reply's NARRATIVE text as the model writes it (text
-    layout only; the repair call is not streamed: the returned narrative is authoritative)."""
+    ``on_narrative`` receives the first reply's narrative as the model writes it: the NARRATIVE
+    block of the text layout, the ``narrative`` string of a JSON reply (which the schema orders
+    after the outcome). ``on_restart`` runs when a retried call starts streaming again. The
+    repair call is not streamed: the returned narrative is authoritative."""
     schema = compile_.output_schema(inp) if json_mode else None
-    if on_narrative is not None and not json_mode:
-        tap = NarrativeTap(on_narrative)
-        done = await stream(llm, messages, on_delta=tap.feed, model=model, max_tokens=MAX_TOKENS)
-        tap.close()
+    if on_narrative is not None:
+        done = await streamed(llm, model, messages, JsonNarrativeTap if json_mode else NarrativeTap,
+                              on_narrative, on_restart=on_restart, json_schema=schema)
     else:
         done = await llm.complete(messages, model=model, json_schema=schema, max_tokens=MAX_TOKENS)
     try:
@@ -83,7 +106,8 @@ async def complete_and_parse(llm: LLM, model: str, messages: list[Message], inp:
 
 
 async def complete_blind(llm: LLM, model: str, inp: MediumInput, *, json_mode: bool,
-                         on_narrative: Delta | None = None) -> tuple[MediumOutput, bool, Usage, str]:
+                         on_narrative: Delta | None = None, on_restart: Restart | None = None
+                         ) -> tuple[MediumOutput, bool, Usage, str]:
     """``outcome_mode: blind``: the outcome from a prompt with no private layer (parsed, guarded
     and repaired like any other), then the narrative from the full prompt and that outcome,
     streamed to ``on_narrative`` when given. Returns the output, whether a repair call was
@@ -92,9 +116,8 @@ async def complete_blind(llm: LLM, model: str, inp: MediumInput, *, json_mode: b
     judged, repaired, usage = await complete_and_parse(llm, model, first, inp, json_mode=json_mode)
     second = blind.narrative_messages(inp, judged.outcome)
     if on_narrative is not None:
-        tap = NarrativeTap(on_narrative, header=None)
-        done = await stream(llm, second, on_delta=tap.feed, model=model, max_tokens=MAX_TOKENS)
-        tap.close()
+        done = await streamed(llm, model, second, lambda emit: NarrativeTap(emit, header=None), on_narrative,
+                              on_restart=on_restart)
     else:
         done = await llm.complete(second, model=model, max_tokens=MAX_TOKENS)
     usage = usage + done.usage
@@ -196,13 +219,14 @@ async def synthesize(st: Store, registry: Registry, frame_id: UUID, window_id: U
             sink(text)
 
     tap = narrative if sinks else None
+    restart = publisher.restart if publisher is not None else None
     try:
         if (doc["frame"] or {}).get("outcome_mode") == "blind":
             out, repaired, usage, directive = await complete_blind(llm, model, inp, json_mode=json_mode,
-                                                                   on_narrative=tap)
+                                                                   on_narrative=tap, on_restart=restart)
         else:
             out, repaired, usage = await complete_and_parse(llm, model, messages, inp, json_mode=json_mode,
-                                                            on_narrative=tap)
+                                                            on_narrative=tap, on_restart=restart)
     finally:
         if publisher is not None and sending is not None:
             publisher.close()

@@ -6,6 +6,10 @@ before. ``NarrativeTap`` reads the text layout (``OUTCOME`` â€¦ ``NARRATIVE`` â€
 narrative word reaches the player as soon as the model writes it, not after the whole reply;
 a closing code fence ends the block, as in ``parse``. The streamed text is a preview: the final
 ``narrative`` message, after parsing and any repair, is authoritative.
+
+``JsonNarrativeTap`` does the same for a JSON reply: it decodes the top-level ``narrative``
+string as it streams (escapes split across chunks included), so a reply that writes its
+``outcome`` first, as the schema orders it, streams its narrative as soon as it begins.
 """
 
 from __future__ import annotations
@@ -95,8 +99,130 @@ class NarrativeTap:
         self._tail = ""
 
 
+_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+_PLAIN = re.compile(r'[^"\\]+')
+
+
+class JsonNarrativeTap:
+    """``feed(chunk)`` with a JSON reply as it streams; ``emit(text)`` gets the decoded value of
+    the top-level ``narrative`` string, at most once per chunk, as ``json.loads`` would decode it.
+
+    Text before the object (prose, a code fence) is skipped; an object that closes without a
+    ``narrative`` key (prose "in {json} form") is passed over for the next one. Only a key of
+    the outermost object counts, so a ``narrative`` inside ``outcome`` is not forwarded."""
+
+    KEY = "narrative"
+
+    def __init__(self, emit: Callable[[str], None]) -> None:
+        self.emit = emit
+        self.done = False
+        self._depth = 0  # {/[ nesting outside strings; 1 = inside the reply's object
+        self._role: str | None = None  # inside a string: "key", "value" (the narrative) or "skip"
+        self._want_key = False  # at depth 1, the next string is a key
+        self._key: list[str] = []  # the depth-1 key being read
+        self._value_of: str | None = None  # the key whose value comes next (after its ':')
+        self._escape = ""  # an escape not complete yet: "\\", "\\u", "\\u00"...
+        self._high = ""  # a high surrogate waiting for its low half
+
+    def feed(self, chunk: str) -> None:
+        if self.done or not chunk:
+            return
+        out: list[str] = []
+        i = 0
+        while i < len(chunk) and not self.done:
+            if self._role is not None:
+                i = self._string(chunk, i, out)
+            else:
+                self._structure(chunk[i])
+                i += 1
+        if text := "".join(out):
+            self.emit(text)
+
+    def close(self) -> None:
+        """The reply ended (nothing is held back but an incomplete escape, which is dropped)."""
+
+    def _structure(self, ch: str) -> None:
+        if self._depth == 0:
+            if ch == "{":
+                self._depth, self._want_key, self._value_of = 1, True, None
+            return
+        if ch == '"':
+            if self._depth > 1:
+                self._role = "skip"
+            elif self._want_key:
+                self._role, self._key = "key", []
+            else:
+                self._role = "value" if self._value_of == self.KEY else "skip"
+                self._value_of = None
+        elif ch in "{[":
+            self._depth += 1
+        elif ch in "}]":
+            self._depth -= 1
+        elif self._depth == 1 and ch == ",":
+            self._want_key, self._value_of = True, None
+        elif self._depth == 1 and ch not in " \t\r\n:":
+            self._value_of = None  # a number or literal: the value is not a string
+
+    def _string(self, chunk: str, i: int, out: list[str]) -> int:
+        """Read string content from ``chunk[i]``; returns where reading stopped."""
+        sink = out if self._role == "value" else self._key if self._role == "key" else None
+        if not self._escape:
+            plain = _PLAIN.match(chunk, i)
+            if plain:
+                if sink is not None:
+                    sink.append(self._high + plain.group())
+                self._high = ""
+                return plain.end()
+            if chunk[i] == '"':
+                self._close_string(sink)
+                return i + 1
+        self._escape += chunk[i]
+        if self._escape.startswith("\\u"):
+            if len(self._escape) < 6:
+                return i + 1
+            code = int(self._escape[2:], 16) if all(c in "0123456789abcdefABCDEF" for c in self._escape[2:]) else None
+            self._escape = ""
+            if code is not None and sink is not None:
+                self._decode(code, sink)
+        elif len(self._escape) == 2:
+            decoded = _ESCAPES.get(self._escape[1], "")
+            self._escape = ""
+            if sink is not None and decoded:
+                sink.append(self._high + decoded)
+                self._high = ""
+        return i + 1
+
+    def _decode(self, code: int, sink: list[str]) -> None:
+        if 0xD800 <= code <= 0xDBFF:  # a high surrogate: its low half may follow
+            sink.append(self._high)
+            self._high = chr(code)
+        elif 0xDC00 <= code <= 0xDFFF and self._high:
+            sink.append(chr(0x10000 + ((ord(self._high) - 0xD800) << 10) + (code - 0xDC00)))
+            self._high = ""
+        else:
+            sink.append(self._high + chr(code))
+            self._high = ""
+
+    def _close_string(self, sink: list[str] | None) -> None:
+        if sink is not None:
+            sink.append(self._high)
+        self._high = ""
+        if self._role == "key":
+            self._value_of, self._want_key = "".join(self._key), False
+        elif self._role == "value":
+            self.done = True
+        self._role = None
+
+
 DELTA_CHANNEL = "medium_narrative_delta_v1"
 MAX_DELTA_CHARS = 2000  # one NOTIFY payload stays far below Postgres's 8000-byte limit
+
+
+class _Restart:
+    """Queued by ``DeltaPublisher.restart``."""
+
+
+_RESTART = _Restart()
 
 
 class DeltaPublisher:
@@ -104,9 +230,10 @@ class DeltaPublisher:
 
     ``__call__`` (a sync sink for ``NarrativeTap``) only queues; ``run`` sends, coalescing
     whatever queued while the previous send was in flight into one payload, so a fast model
-    costs few NOTIFYs. ``seq`` counts from 1 per synthesis attempt: a client that sees seq 1
-    again for a window restarts its preview. Deltas are at-most-once: a failed send is dropped
-    (the final ``narrative`` event is authoritative and durable)."""
+    costs few NOTIFYs. ``seq`` counts from 1 per synthesis attempt and again after
+    ``restart()`` (a retried LLM call streams from its start): a client that sees seq 1 again
+    for a window restarts its preview. Deltas are at-most-once: a failed send is dropped (the
+    final ``narrative`` event is authoritative and durable)."""
 
     def __init__(self, send: Callable[[str], Awaitable[None]], *, frame_id: UUID, window_id: UUID,
                  character_id: UUID, user_id: UUID | None) -> None:
@@ -115,23 +242,28 @@ class DeltaPublisher:
                      "character_id": str(character_id), "user_id": str(user_id) if user_id else None}
         self.seq = 0
         self.sent = 0
-        self._queue: asyncio.Queue[str | None] = asyncio.Queue()
+        self._queue: asyncio.Queue[str | _Restart | None] = asyncio.Queue()
 
     def __call__(self, text: str) -> None:
         self._queue.put_nowait(text)
 
+    def restart(self) -> None:
+        """The text so far is void: what is not sent yet is dropped, and seq starts at 1 again."""
+        self._queue.put_nowait(_RESTART)
+
     async def run(self) -> None:
         """Send until ``close()``; returns once everything queued before it was sent."""
         while True:
-            first = await self._queue.get()
-            parts = [first]
+            parts = [await self._queue.get()]
             while not self._queue.empty():
                 parts.append(self._queue.get_nowait())
-            done = None in parts
-            text = "".join(p for p in parts if p)
+            if _RESTART in parts:
+                parts = parts[len(parts) - parts[::-1].index(_RESTART):]  # after the last restart
+                self.seq = 0
+            text = "".join(p for p in parts if isinstance(p, str))
             for i in range(0, len(text), MAX_DELTA_CHARS):
                 await self._send(text[i:i + MAX_DELTA_CHARS])
-            if done:
+            if None in parts:
                 return
 
     def close(self) -> None:

@@ -7,8 +7,9 @@ and calls `translate`; this module imports no SDK, so importing it costs nothing
 
 * `LLMTimeout`: the SDK timed out.
 * `LLMTransientError`: connection errors, 408/409/429 and any status >= 500 (the statuses the
-  SDKs would retry themselves, Anthropic's 529 "overloaded" included), and a 2xx whose body is
-  not a usable reply (`malformed`).
+  SDKs would retry themselves, Anthropic's 529 "overloaded" included), an error event inside a
+  2xx stream (the reply broke off: Anthropic's mid-stream `overloaded_error`, OpenAI's
+  `{"error": ...}` chunk), and a 2xx whose body is not a usable reply (`malformed`).
 * `LLMError`: anything else (400, 401, 403, 404, 413, 422, a refusal, ...). Not worth retrying.
 """
 
@@ -44,17 +45,24 @@ def _message(exc: StatusError) -> str:
     return exc.message
 
 
+Classes = type[Exception] | tuple[type[Exception], ...]
+
+
 @dataclass(frozen=True)
 class SdkErrors:
     """One SDK's exception classes, the text of its status errors, and the logger its adapter
-    reports failures on (so log records keep naming the adapter)."""
+    reports failures on (so log records keep naming the adapter). `timeout` and `connection`
+    may include the HTTP library's own errors, for an SDK that lets them escape while a stream
+    is read; `stream` is what the SDK raises for an error event inside a stream (checked after
+    the others, so it may be their base class)."""
 
-    timeout: type[Exception]
-    connection: type[Exception]
-    validation: type[Exception]
-    status: type[Exception]
+    timeout: Classes
+    connection: Classes
+    validation: Classes
+    status: Classes
     logger: logging.Logger
     status_detail: Callable[[StatusError], str] = _message
+    stream: Classes = ()
 
 
 def translate(exc: Exception, sdk: SdkErrors, *, provider: str, model: str) -> LLMError:
@@ -70,7 +78,10 @@ def translate(exc: Exception, sdk: SdkErrors, *, provider: str, model: str) -> L
     elif isinstance(exc, sdk.status):
         failed = cast(StatusError, exc)
         message = f"{provider} returned HTTP {failed.status_code}: {sdk.status_detail(failed)}"
-        if failed.status_code in TRANSIENT_STATUSES or failed.status_code >= 500:
+        if failed.status_code < 400:  # an error event inside a 2xx stream
+            error = LLMTransientError(f"{provider} stream failed: {sdk.status_detail(failed)}",
+                                      provider=provider, status=failed.status_code)
+        elif failed.status_code in TRANSIENT_STATUSES or failed.status_code >= 500:
             retry_after = parse_retry_after(failed.response.headers.get("retry-after"))
             details: dict[str, Any] = {"provider": provider, "status": failed.status_code}
             if retry_after is not None:
@@ -78,6 +89,8 @@ def translate(exc: Exception, sdk: SdkErrors, *, provider: str, model: str) -> L
             error = LLMTransientError(message, **details)
         else:
             error = LLMError(message, provider=provider, status=failed.status_code)
+    elif isinstance(exc, sdk.stream):
+        error = LLMTransientError(f"{provider} stream failed: {getattr(exc, 'message', exc)}", provider=provider)
     else:
         error = LLMError(f"{provider} call failed: {exc}", provider=provider)
     sdk.logger.warning(

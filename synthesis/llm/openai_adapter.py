@@ -4,7 +4,11 @@ Ollama, LM Studio, vLLM and llama.cpp all speak `/v1/chat/completions` and `/v1/
 one adapter covers them; only `base_url` (and often a dummy API key) differ.
 
 The adapter makes exactly one HTTP attempt per `complete()`: retries, deadlines, concurrency
-and accounting are wrappers (`wrappers.py`). Build the SDK client with `max_retries=0`; if it
+and accounting are wrappers (`wrappers.py`). Inside `base.stream()` it streams
+(`stream=True`, `stream_options={"include_usage": true}`), sending each content delta to the
+sink and assembling the same `Completion` as the unstreamed call: text, usage (from the final
+usage chunk), `truncated` when `finish_reason == "length"`. A server that answers with one JSON
+body instead is read as the unstreamed call, its text one chunk. Build the SDK client with `max_retries=0`; if it
 was not, the adapter uses a copy with retries switched off so attempts never multiply.
 
 Every SDK failure leaves as an `LLMError`, translated by `synthesis.llm.errors` (shared with
@@ -12,7 +16,8 @@ the Anthropic adapter):
 
 * `LLMTimeout`: the SDK timed out.
 * `LLMTransientError`: connection errors, 408/409/429 and 5xx (the statuses the SDK itself
-  would retry), and a 2xx whose body is not a usable chat completion.
+  would retry), an error chunk or a broken connection mid-stream, a stream that ends without a
+  `finish_reason`, and a 2xx whose body is not a usable chat completion.
 * `LLMError`: anything else (400, 401, 403, 404, 422, a refusal, ...). Not worth retrying.
 """
 
@@ -20,21 +25,23 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import openai
-from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
+import pydantic
+from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessageParam
 
 from synthesis.errors import LLMError
 from synthesis.llm import errors as llm_errors
 from synthesis.llm import schema as schemas
-from synthesis.llm.base import Completion, Message, Usage
+from synthesis.llm.base import Completion, Delta, Message, Usage, delta_sink
 
 logger = logging.getLogger(__name__)
 _SDK_ERRORS = llm_errors.SdkErrors(
     timeout=openai.APITimeoutError, connection=openai.APIConnectionError,
     validation=openai.APIResponseValidationError, status=openai.APIStatusError, logger=logger,
+    stream=openai.APIError,  # an {"error": ...} chunk inside the stream
 )
 
 MaxTokensParam = Literal["max_tokens", "max_completion_tokens"]
@@ -56,6 +63,10 @@ class OpenAIAdapter:
     `structured` is the request form for a JSON Schema (`StructuredForm`). When the server
     refuses it (HTTP 400, 422 or 500 to a call carrying a schema), the adapter moves to the
     next of `fallback_forms` for that call and every later one, and logs the switch once.
+    `stream_usage` asks a stream for its usage chunk (`stream_options`); a server that refuses
+    the option (HTTP 400/422 to a streamed call) is asked without it from then on. A stream that
+    carries no usage (llama-cpp-python 0.3.36 ignores the option) counts one completion token
+    per content chunk, which is what llama.cpp sends, and no prompt tokens.
     The adapter does not own the client's lifetime beyond `aclose()`, which closes it.
     """
 
@@ -72,6 +83,7 @@ class OpenAIAdapter:
         self.max_tokens_param: MaxTokensParam = max_tokens_param
         self.structured: StructuredForm = structured
         self._fallbacks: list[StructuredForm] = list(fallback_forms)
+        self.stream_usage = True
         self._client = client if client.max_retries == 0 else client.with_options(max_retries=0)
 
     async def complete(
@@ -92,10 +104,17 @@ class OpenAIAdapter:
         either way, never trusted here.
         """
         while True:
+            sink = delta_sink()
             try:
-                return await self._complete(messages, model, json_schema, max_tokens, temperature)
+                return await self._complete(messages, model, json_schema, max_tokens, temperature, sink)
             except LLMError as exc:
-                if json_schema is None or not self._fallbacks or exc.details.get("status") not in (400, 422, 500):
+                status = exc.details.get("status")
+                if sink is not None and self.stream_usage and status in (400, 422):
+                    self.stream_usage = False
+                    logger.warning("server refused stream_options; streaming without usage", extra={
+                        "action": "llm_stream_fallback", "provider": self.provider, "model": model})
+                    continue
+                if json_schema is None or not self._fallbacks or status not in (400, 422, 500):
                     raise
                 refused, self.structured = self.structured, self._fallbacks.pop(0)
                 logger.warning("server refused the structured-output form; falling back", extra={
@@ -103,7 +122,7 @@ class OpenAIAdapter:
                     "refused": refused, "now": self.structured})
 
     async def _complete(self, messages: Sequence[Message], model: str, json_schema: dict[str, Any] | None,
-                        max_tokens: int, temperature: float) -> Completion:
+                        max_tokens: int, temperature: float, sink: Delta | None) -> Completion:
         use_legacy_cap = self.max_tokens_param == "max_tokens"
         body: dict[str, Any] = {}
         if json_schema is not None:
@@ -116,6 +135,24 @@ class OpenAIAdapter:
                 body["response_format"] = {"type": "json_object", "schema": bounded}
             max_tokens = max(max_tokens, schemas.token_bound(bounded))
         try:
+            if sink is not None:
+                chunks = await self._client.chat.completions.create(
+                    model=model,
+                    messages=_to_openai_messages(messages),
+                    temperature=temperature,
+                    max_tokens=max_tokens if use_legacy_cap else openai.omit,
+                    max_completion_tokens=openai.omit if use_legacy_cap else max_tokens,
+                    extra_body=body or None,
+                    stream=True,
+                    stream_options={"include_usage": True} if self.stream_usage else openai.omit,
+                )
+                async with chunks:
+                    if _is_json(chunks.response.headers):  # a server that does not stream
+                        response = _unstreamed(await chunks.response.aread())
+                        done = _to_completion(response, provider=self.provider, requested_model=model)
+                        sink(done.text)
+                        return done
+                    return await _collect(chunks, sink, provider=self.provider, requested_model=model)
             response = await self._client.chat.completions.create(
                 model=model,
                 messages=_to_openai_messages(messages),
@@ -153,6 +190,18 @@ async def list_models(client: openai.AsyncOpenAI, *, provider: str = "openai") -
     return sorted(ids)
 
 
+def _is_json(headers: Mapping[str, str]) -> bool:
+    return headers.get("content-type", "").startswith("application/json")
+
+
+def _unstreamed(raw: bytes) -> ChatCompletion | None:
+    """A chat completion body read by hand (the SDK expected events); None when it is not one."""
+    try:
+        return ChatCompletion.model_validate_json(raw)
+    except pydantic.ValidationError:
+        return None
+
+
 def _to_openai_messages(messages: Sequence[Message]) -> list[ChatCompletionMessageParam]:
     out: list[ChatCompletionMessageParam] = []
     for message in messages:
@@ -179,22 +228,63 @@ def _to_completion(response: object, *, provider: str, requested_model: str) -> 
         if refusal:
             raise LLMError(f"{provider} model refused: {refusal}", provider=provider)
         raise llm_errors.malformed(logger, provider, requested_model, "the first choice has no text content")
-    truncated = choice.finish_reason == "length"
+    return _completion(content, choice.finish_reason, _usage(response.usage), served=response.model,
+                       provider=provider, requested_model=requested_model)
+
+
+async def _collect(chunks: openai.AsyncStream[ChatCompletionChunk], sink: Delta, *, provider: str,
+                   requested_model: str) -> Completion:
+    """Read a chat completion stream to its end, sending each content delta of the first choice
+    to `sink`, into the `Completion` the unstreamed call would return."""
+    parts: list[str] = []
+    refusal: list[str] = []
+    finish: str | None = None
+    usage: object = None
+    served = ""
+    async for chunk in chunks:
+        # Non-strict parsing hands back whatever a server sent, so every field is read warily.
+        if not isinstance(chunk, ChatCompletionChunk):
+            raise llm_errors.malformed(logger, provider, requested_model, "a stream chunk is not a completion chunk")
+        served = getattr(chunk, "model", None) or served
+        usage = getattr(chunk, "usage", None) or usage
+        for choice in getattr(chunk, "choices", None) or []:
+            if getattr(choice, "index", 0) != 0:
+                continue
+            delta = getattr(choice, "delta", None)
+            if isinstance(text := getattr(delta, "content", None), str) and text:
+                parts.append(text)
+                sink(text)
+            if isinstance(refused := getattr(delta, "refusal", None), str):
+                refusal.append(refused)
+            finish = getattr(choice, "finish_reason", None) or finish
+    if not parts:
+        if refusal:
+            raise LLMError(f"{provider} model refused: {''.join(refusal)}", provider=provider)
+        raise llm_errors.malformed(logger, provider, requested_model, "the stream carried no text content")
+    if finish is None:
+        raise llm_errors.malformed(logger, provider, requested_model, "the stream ended before its finish_reason")
+    # No usage chunk: the server ignored stream_options; llama.cpp sends one token per chunk.
+    counted = _usage(usage) if usage is not None else Usage(completion_tokens=len(parts))
+    return _completion("".join(parts), finish, counted, served=served, provider=provider,
+                       requested_model=requested_model)
+
+
+def _usage(usage: object) -> Usage:
+    details = getattr(usage, "prompt_tokens_details", None)
+    return Usage(
+        prompt_tokens=getattr(usage, "prompt_tokens", None) or 0,
+        completion_tokens=getattr(usage, "completion_tokens", None) or 0,
+        cached_tokens=getattr(details, "cached_tokens", None) or 0,
+    )
+
+
+def _completion(text: str, finish_reason: str | None, usage: Usage, *, served: str | None, provider: str,
+                requested_model: str) -> Completion:
+    truncated = finish_reason == "length"
     if truncated:
         logger.warning(
             "completion truncated at max_tokens",
             extra={"action": "llm_complete", "provider": provider, "model": requested_model},
         )
-    usage = response.usage
-    details = getattr(usage, "prompt_tokens_details", None)
-    return Completion(
-        text=content,
-        usage=Usage(
-            prompt_tokens=getattr(usage, "prompt_tokens", None) or 0,
-            completion_tokens=getattr(usage, "completion_tokens", None) or 0,
-            cached_tokens=getattr(details, "cached_tokens", None) or 0,
-        ),
-        model=response.model or requested_model,
-        provider=provider,
-        truncated=truncated,
-    )
+    return Completion(text=text, usage=usage, model=served or requested_model, provider=provider,
+                      truncated=truncated)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from synthesis.llm import install, local
+from synthesis.llm.base import stream
 from synthesis.llm.registry import LOCAL_CONCURRENCY, LOCAL_TIMEOUT, Registry
 from synthesis.settings import Settings
 
@@ -36,6 +37,19 @@ class H(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         req = json.loads(self.rfile.read(int(self.headers["content-length"])))
         text = json.dumps({"model": req["model"], "response_format": req.get("response_format", {}).get("type")})
+        if req.get("stream"):  # as llama-cpp-python 0.3.36: stream_options ignored, no usage chunk
+            self.send_response(200); self.send_header("content-type", "text/event-stream"); self.end_headers()
+            def chunk(delta, finish=None):
+                doc = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": req["model"],
+                       "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]}
+                self.wfile.write(b"data: " + json.dumps(doc).encode() + b"\\n\\n"); self.wfile.flush()
+            chunk({"role": "assistant"})
+            for i in range(0, len(text), 4):
+                chunk({"content": text[i:i + 4]})
+            chunk({}, "stop")
+            self.wfile.write(b"data: [DONE]\\n\\n")
+            self.close_connection = True
+            return
         self._send({"id": "x", "object": "chat.completion", "created": 0, "model": req["model"],
                     "choices": [{"index": 0, "finish_reason": "stop",
                                  "message": {"role": "assistant", "content": text}}],
@@ -101,6 +115,20 @@ async def test_local_llm_uses_the_json_object_form_and_the_alias(paths: install.
     assert done.provider == "local"
     assert done.model == "qwen2.5-coder-0.5b"
     assert llm.server.process is None  # stopped with its owner
+
+
+async def test_local_llm_streams(paths: install.Paths) -> None:
+    llm = local.LocalLLM(local.LocalServer(paths, _model(paths), startup_timeout=30), timeout=30)
+    deltas: list[str] = []
+    try:
+        done = await stream(llm, [{"role": "user", "content": "hi"}], on_delta=deltas.append,
+                            model="qwen2.5-coder-0.5b", json_schema={"type": "object"})
+    finally:
+        await llm.aclose()
+    assert len(deltas) > 5 and "".join(deltas) == done.text
+    assert json.loads(done.text) == {"model": "narrator", "response_format": "json_object"}
+    assert done.usage.completion_tokens == len(deltas)  # one token per chunk: no usage chunk
+    assert done.provider == "local" and not done.truncated
 
 
 def test_registry_resolves_local_with_queue_friendly_limits(paths: install.Paths) -> None:
