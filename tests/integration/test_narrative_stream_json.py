@@ -66,8 +66,11 @@ async def test_a_json_narrative_streams_before_the_reply_ends(st: store.Store, d
         await conn.close()
         await registry.aclose()
 
-    assert res.routed and not res.repaired and solid.narrative == NARRATIVE
-    assert len(deltas) > 10 and "".join(text for _, text in deltas) == solid.narrative
+    assert res.routed
+    assert not res.repaired
+    assert solid.narrative == NARRATIVE
+    assert len(deltas) > 10
+    assert "".join(text for _, text in deltas) == solid.narrative
     sent = server.sent_at
     assert deltas[0][0] < sent[-1]  # the first narrative token arrived before the reply ended
     assert sum(at < deltas[0][0] for at in sent) < len(sent) - 10
@@ -75,6 +78,7 @@ async def test_a_json_narrative_streams_before_the_reply_ends(st: store.Store, d
     assert [d["seq"] for d in notified] == list(range(1, len(notified) + 1))
     assert "actions_resolved" not in json.dumps(notified)
     body = server.requests[0].json
-    assert body["stream"] is True and body["response_format"]["type"] == "json_schema"
+    assert body["stream"] is True
+    assert body["response_format"]["type"] == "json_schema"
     assert res.timings["first_token"] < res.timings["gather"] + res.timings["llm"]
     assert (solid.prompt_tokens, solid.completion_tokens) == (900, 80)  # from the usage chunk

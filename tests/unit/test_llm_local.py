@@ -125,10 +125,12 @@ async def test_local_llm_streams(paths: install.Paths) -> None:
                             model="qwen2.5-coder-0.5b", json_schema={"type": "object"})
     finally:
         await llm.aclose()
-    assert len(deltas) > 5 and "".join(deltas) == done.text
+    assert len(deltas) > 5
+    assert "".join(deltas) == done.text
     assert json.loads(done.text) == {"model": "narrator", "response_format": "json_object"}
     assert done.usage.completion_tokens == len(deltas)  # one token per chunk: no usage chunk
-    assert done.provider == "local" and not done.truncated
+    assert done.provider == "local"
+    assert not done.truncated
 
 
 def test_registry_resolves_local_with_queue_friendly_limits(paths: install.Paths) -> None:

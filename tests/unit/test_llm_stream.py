@@ -81,20 +81,26 @@ async def streamed(llm: LLM, *, schema: dict[str, Any] | None = None, model: str
 async def test_openai_streams_text_and_counts_the_usage_chunk(server: LLMServer) -> None:
     server.enqueue(Reply(events=openai_stream(TEXT, usage=(120, 9, 64)), event_delay=0.01))
     deltas, done = await streamed(openai_llm(server), model="gpt-4o-mini")
-    assert deltas == TEXT and "".join(deltas) == done.text
+    assert deltas == TEXT
+    assert "".join(deltas) == done.text
     assert (done.usage.prompt_tokens, done.usage.completion_tokens, done.usage.cached_tokens) == (120, 9, 64)
-    assert not done.truncated and done.model == "gpt-test" and done.provider == "openai"
+    assert not done.truncated
+    assert done.model == "gpt-test"
+    assert done.provider == "openai"
     body = server.requests[0].json
-    assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
+    assert body["stream"] is True
+    assert body["stream_options"] == {"include_usage": True}
     assert "response_format" not in body
 
 
 async def test_openai_streams_json_mode_in_the_strict_json_schema_form(server: LLMServer) -> None:
     server.enqueue(Reply(events=openai_stream(pieces(REPLY))))
     deltas, done = await streamed(openai_llm(server), schema=compile_.output_schema(INPUT))
-    assert "".join(deltas) == done.text == REPLY and len(deltas) > 20
+    assert "".join(deltas) == done.text == REPLY
+    assert len(deltas) > 20
     body = server.requests[0].json
-    assert body["response_format"]["type"] == "json_schema" and body["response_format"]["json_schema"]["strict"]
+    assert body["response_format"]["type"] == "json_schema"
+    assert body["response_format"]["json_schema"]["strict"]
     assert body["stream"] is True
     out = medium.parse.parse_output(medium._reply(done), INPUT, json_mode=True)
     assert out.narrative == json.loads(REPLY)["narrative"]
@@ -103,7 +109,8 @@ async def test_openai_streams_json_mode_in_the_strict_json_schema_form(server: L
 async def test_a_stream_cut_at_the_length_limit_is_truncated(server: LLMServer) -> None:
     server.enqueue(Reply(events=openai_stream(["You st"], finish_reason="length")))
     _, done = await streamed(openai_llm(server))
-    assert done.truncated and done.text == "You st"
+    assert done.truncated
+    assert done.text == "You st"
     with pytest.raises(medium.ParseError, match="cut off"):
         medium._reply(done)
 
@@ -121,10 +128,13 @@ async def test_a_truncated_json_stream_goes_to_the_repair_call(server: LLMServer
             llm, "gpt-4o-mini", list(MESSAGES), INPUT, json_mode=True, on_narrative=deltas.append)
     finally:
         await llm.aclose()
-    assert deltas and repaired and out.narrative == json.loads(REPLY)["narrative"]
+    assert deltas
+    assert repaired
+    assert out.narrative == json.loads(REPLY)["narrative"]
     assert usage.prompt_tokens == 11 + 11
     repair = server.requests[1].json
-    assert "stream" not in repair and "cut off at the length limit" in repair["messages"][-1]["content"]
+    assert "stream" not in repair
+    assert "cut off at the length limit" in repair["messages"][-1]["content"]
     assert json.loads(REPLY)["narrative"].startswith("".join(deltas))  # the preview was the cut reply's
 
 
@@ -136,10 +146,13 @@ async def test_llamacpp_form_streams_without_a_usage_chunk(server: LLMServer) ->
     llm = openai_llm(server, max_tokens_param="max_tokens", structured="json_object")
     deltas, done = await streamed(llm, schema=compile_.output_schema(INPUT), model="narrator")
     assert "".join(deltas) == done.text == REPLY
-    assert done.usage.completion_tokens == len(deltas) and done.usage.prompt_tokens == 0
+    assert done.usage.completion_tokens == len(deltas)
+    assert done.usage.prompt_tokens == 0
     body = server.requests[0].json
-    assert body["response_format"]["type"] == "json_object" and "schema" in body["response_format"]
-    assert body["stream"] is True and "max_tokens" in body
+    assert body["response_format"]["type"] == "json_object"
+    assert "schema" in body["response_format"]
+    assert body["stream"] is True
+    assert "max_tokens" in body
 
 
 async def test_a_server_refusing_stream_options_is_asked_without_them(server: LLMServer) -> None:
@@ -180,7 +193,8 @@ async def test_a_retried_stream_starts_over_after_on_restart(server: LLMServer) 
         done = await stream(llm, MESSAGES, on_delta=heard.append, model="m", on_restart=lambda: heard.append(None))
     finally:
         await llm.aclose()
-    assert heard == [*TEXT[:2], None, *TEXT] and done.text == "".join(TEXT)
+    assert heard == [*TEXT[:2], None, *TEXT]
+    assert done.text == "".join(TEXT)
     assert llm.retries == 1
 
 
@@ -195,10 +209,12 @@ async def test_a_retried_json_reply_gets_a_fresh_narrative_tap(server: LLMServer
             on_restart=lambda: heard.append(None))
     finally:
         await llm.aclose()
-    assert heard.count(None) == 1 and not repaired
+    assert heard.count(None) == 1
+    assert not repaired
     cut = heard.index(None)
     before, again = [t for t in heard[:cut] if t], [t for t in heard[cut + 1:] if t]
-    assert before and out.narrative.startswith("".join(before))  # the broken attempt's preview
+    assert before
+    assert out.narrative.startswith("".join(before))
     assert "".join(again) == out.narrative == json.loads(REPLY)["narrative"]
 
 
@@ -225,7 +241,8 @@ async def test_a_server_that_does_not_stream_yields_one_chunk(server: LLMServer,
     else:
         server.enqueue(Reply(body=anthropic_message("You wait.", input_tokens=30, output_tokens=3)))
         deltas, done = await streamed(anthropic_llm(server), model="claude-haiku-4-5")
-    assert deltas == ["You wait."] == [done.text] and server.requests[0].json["stream"] is True
+    assert deltas == ["You wait."] == [done.text]
+    assert server.requests[0].json["stream"] is True
     assert (done.usage.prompt_tokens, done.usage.completion_tokens) == (30, 3)
 
 
@@ -235,9 +252,12 @@ async def test_anthropic_streams_text_with_usage_and_stop_reason(server: LLMServ
     server.enqueue(Reply(events=anthropic_stream(TEXT, input_tokens=40, output_tokens=12, cache_read=900),
                          event_delay=0.01))
     deltas, done = await streamed(anthropic_llm(server), model="claude-haiku-4-5")
-    assert deltas == TEXT and "".join(deltas) == done.text
+    assert deltas == TEXT
+    assert "".join(deltas) == done.text
     assert (done.usage.prompt_tokens, done.usage.completion_tokens, done.usage.cached_tokens) == (940, 12, 900)
-    assert not done.truncated and done.model == "claude-test" and done.provider == "anthropic"
+    assert not done.truncated
+    assert done.model == "claude-test"
+    assert done.provider == "anthropic"
     assert server.requests[0].json["stream"] is True
     assert len(server.sent_at) == len(anthropic_stream(TEXT))
 
@@ -248,13 +268,15 @@ async def test_anthropic_streams_native_structured_output(server: LLMServer) -> 
                                   model="claude-haiku-4-5")
     assert "".join(deltas) == done.text == REPLY
     body = server.requests[0].json
-    assert body["stream"] is True and body["output_config"]["format"]["type"] == "json_schema"
+    assert body["stream"] is True
+    assert body["output_config"]["format"]["type"] == "json_schema"
 
 
 async def test_anthropic_max_tokens_is_truncated(server: LLMServer) -> None:
     server.enqueue(Reply(events=anthropic_stream(["You st"], stop_reason="max_tokens")))
     deltas, done = await streamed(anthropic_llm(server), model="claude-haiku-4-5")
-    assert done.truncated and deltas == ["You st"]
+    assert done.truncated
+    assert deltas == ["You st"]
     with pytest.raises(medium.ParseError, match="cut off"):
         medium._reply(done)
 

@@ -5,6 +5,7 @@ outcome first, so the narrative streams once the outcome is written."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import uuid
 from typing import Any
@@ -44,7 +45,7 @@ def tapped(reply: str, cuts: list[int]) -> list[str]:
     out: list[str] = []
     tap = JsonNarrativeTap(out.append)
     bounds = [0, *sorted(set(cuts)), len(reply)]
-    for a, b in zip(bounds, bounds[1:], strict=False):
+    for a, b in itertools.pairwise(bounds):
         tap.feed(reply[a:b])
     tap.close()
     return out
@@ -64,7 +65,8 @@ def test_any_chunking_yields_the_narrative_json_loads_reads(case: tuple[str, str
 def test_escapes_split_across_chunks(size: int) -> None:
     narrative = 'You say "halt".\nThe droid\\s eye — 😀 — blinks.\t\ud83d'
     reply = json.dumps({"outcome": {"world_facts": ["a \"fact\""]}, "narrative": narrative})
-    assert "\\ud83d\\ude00" in reply and "\\u2014" in reply
+    assert "\\ud83d\\ude00" in reply
+    assert "\\u2014" in reply
     out = tapped(reply, list(range(size, len(reply), size)))
     assert "".join(out) == narrative
 
@@ -81,7 +83,8 @@ def test_the_narrative_streams_before_the_reply_ends() -> None:
     tap.feed(reply[: reply.index("Then")])
     assert out == ["You wait. "]
     tap.feed(reply[reply.index("Then"):])
-    assert "".join(out) == "You wait. Then you go." and tap.done
+    assert "".join(out) == "You wait. Then you go."
+    assert tap.done
 
 
 def test_a_non_string_narrative_and_no_object_yield_nothing() -> None:
