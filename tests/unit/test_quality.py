@@ -147,8 +147,11 @@ def _recorded(name: str) -> dict[str, Any]:
 
 
 # (recording, the refusal it must get): the model copied the old prompt's example "..." into
-# the action text; and a reply that obeys the rules passes.
+# the action text; it wrote an <angle bracket> placeholder; it named its own character in the
+# third person (all recorded with tests/unit/recordings/record.py); replies that obey pass.
 RECORDED = [("qwen15b_old_prompt_1.json", "actions_resolved[0].action is a placeholder"),
+            ("qwen15b_placeholder_angle.json", "world_facts[0] is a placeholder"),
+            ("qwen15b_third_person.json", "calls Tobin Reez by name in the third person"),
             ("qwen15b_new_prompt_0.json", None), ("qwen15b_new_prompt_1.json", None)]
 
 
