@@ -89,6 +89,7 @@ class Window(Row):
     seq: int = 0
     status: Literal["open", "claimed", "done", "failed", "cancelled"]
     trigger_mode: TriggerMode
+    scope: Literal["character", "frame"] = "character"  # frame: shared mode's one window
     pscale: int
     opened_at: datetime
     due_at: datetime

@@ -222,18 +222,31 @@ async def test_a_draft_is_announced_by_the_transaction_that_inserts_it(st: store
 # --- shared mode -----------------------------------------------------------------------------
 
 
-async def test_shared_mode_commit_synthesizes_at_once_for_every_participant(st: store.Store) -> None:
+async def test_shared_mode_frame_window_is_read_by_every_participant(st: store.Store) -> None:
     clock = FakeClock()
     reg = scripted_registry()
     cast = await make_frame(st, three_players(mode="shared"))
     t0 = clock.now()
     a = await commit(st, cast, "Alda", "I attack", -2, t0)
-    assert a.liquid.timer_expires_at == t0
+    # The first commit opens the frame's window, due after its own timer (5 s at pscale -2).
+    assert a.liquid.timer_expires_at == t0 + timedelta(seconds=5)
     window = await st.get_window(cast.frame_id, a.liquid.window_id)  # type: ignore[arg-type]
-    assert window and window.trigger_mode == "commit" and window.due_at == t0
-    [w] = await claim(st, t0)
+    assert window and (window.trigger_mode, window.scope) == ("commit", "frame")
+    assert window.due_at == t0 + timedelta(seconds=5)
+    assert await claim(st, t0) == []
+    clock.set(window.due_at)
+    [w] = await claim(st, clock.now())
     assert w.id == window.id
-    res = await medium.synthesize(st, reg, cast.frame_id, w.id, now=t0)
+
+    # A commit while that window is in flight opens the next frame window, which no worker may
+    # claim before the first is routed: one shared Medium in flight per frame.
+    b = await commit(st, cast, "Brix", "I block the door", -2, clock.now())
+    assert b.liquid.window_id != window.id
+    clock.advance(5)
+    assert await claim(st, clock.now()) == []
+    assert await st.next_due() == w.lease_expires_at  # not Brix's window: no busy loop
+
+    res = await medium.synthesize(st, reg, cast.frame_id, w.id, now=clock.now())
     assert res.routed
     [solid] = await st.solids(cast.frame_id)
     players = {u for u in cast.users.values() if u is not None}
@@ -246,12 +259,12 @@ async def test_shared_mode_commit_synthesizes_at_once_for_every_participant(st: 
         async with st.as_user(user) as conn:
             rows = await conn.conn.fetch("SELECT id FROM solid")
         assert [r["id"] for r in rows] == [solid.id]
-    assert await st.open_windows(cast.frame_id) == []
 
-    # Everyone read that shared narrative: Brix's Medium is not handed Alda's outcome again as
-    # news, and the shared narrative is Brix's recent narrative too.
-    b = await commit(st, cast, "Brix", "I block the door", -2, t0)
-    inp, _ = await medium.prepare(st, cast.frame_id, b.liquid.window_id)  # type: ignore[arg-type]
+    # Everyone read that shared narrative: the next shared Medium is not handed Alda's outcome
+    # again as news, and the shared narrative is its recent narrative.
+    [wb] = await claim(st, clock.now())
+    assert wb.id == b.liquid.window_id
+    inp, _ = await medium.prepare(st, cast.frame_id, wb.id)
     assert inp.resolved_outcomes == []
     assert inp.recent_narrative == [solid.narrative]
 
