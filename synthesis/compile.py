@@ -29,6 +29,8 @@ TEXT_CAP = 300  # an action text, a world fact, an interrupt reason (the schema'
 BRIEF_WORDS = 30  # a previous narrative, as the prompt shows it
 TOLD = "ALREADY TOLD TO YOU (in brief: do not retell it; narrate what happens now)"
 SHARED_ACTIONS = "ACTIONS TO RESOLVE"
+STALLED_TITLE = ("STALLED ACTIONS (their resolution failed and waits for the GM: they have not "
+                 "happened, do not resolve them, and they do not resolve together with yours)")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 
 
@@ -160,6 +162,7 @@ def compile_directive(inp: MediumInput, *, json_mode: bool = False) -> list[Mess
         "- none: narrate what you perceive of what happened around you.", ""]
     lines += _section("SAME-PSCALE ACTIONS (resolve together with yours)",
                       [_act(a) for a in inp.same_pscale_actions])
+    lines += _section(STALLED_TITLE, [_act(a) for a in inp.stalled_actions])
     if inp.history_summary:
         lines += ["EARLIER (summarised)", inp.history_summary, ""]
     lines += _section("RESOLVED OUTCOMES (not yet in your narrative)", [

@@ -278,6 +278,7 @@ class MediumInput(BaseModel):
     mode: Mode = "personal"
     my_action: list[ActionView] = Field(default_factory=list)
     same_pscale_actions: list[ActionView] = Field(default_factory=list)
+    stalled_actions: list[ActionView] = Field(default_factory=list)  # their window failed
     resolved_outcomes: list[OutcomeView] = Field(default_factory=list)
     history_summary: str = ""
     summarised_outcome_ids: list[UUID] = Field(default_factory=list)

@@ -1,5 +1,6 @@
 """Synthesis against a real Postgres with an injected clock: interrupts, parse failures,
-idempotent routing, shared mode, the soft fallback, perceive windows and causality."""
+idempotent routing, shared mode, the soft fallback, perceive windows, stalled actions and
+causality."""
 
 from __future__ import annotations
 
@@ -379,6 +380,28 @@ async def test_idle_involved_character_gets_one_coalesced_perceive_window(st: st
     [solid] = await st.character_solid(cast.frame_id, cast.ids["Cato"])
     assert solid.trigger_mode == "perceive"
     assert {ra.outcome_id, ra2.outcome_id} <= set(solid.outcome_ids)
+
+
+# --- a failed window's action is stalled -----------------------------------------------------
+
+
+async def test_a_failed_windows_action_reaches_other_mediums_as_stalled(st: store.Store) -> None:
+    clock = FakeClock(autojump=False)
+    cast = await make_frame(st, three_players(perceive=False))
+    a = await commit(st, cast, "Alda", "I kick the table over", -2, clock.now())
+    clock.advance(5)
+    [wa] = await claim(st, clock.now())
+    await st.fail_window(cast.frame_id, wa.id, "ParseError: after one repair", clock.now())
+    b = await commit(st, cast, "Brix", "I grab the lamp", -2, clock.now())
+    c = await commit(st, cast, "Cato", "I hide behind the bar", -2, clock.now())
+    inp, _ = await medium.prepare(st, cast.frame_id, b.liquid.window_id)  # type: ignore[arg-type]
+    assert [(x.liquid_id, x.status) for x in inp.stalled_actions] == [(a.liquid.id, "stalled")]
+    assert [x.liquid_id for x in inp.same_pscale_actions] == [c.liquid.id]  # still resolving together
+    text = compile_.directive_text(compile_.compile_directive(inp))
+    together = text.split("SAME-PSCALE ACTIONS (resolve together with yours)", 1)[1].split("\n\n", 1)[0]
+    assert "kick the table" not in together and "hide behind the bar" in together
+    stalled = text.split(compile_.STALLED_TITLE, 1)[1].split("\n\n", 1)[0]
+    assert "«I kick the table over» (pscale -2, stalled)" in stalled
 
 
 # --- causality -------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""What one shared Medium looks like in a prompt (issue 12, item 4).
+"""What one shared Medium and a stalled action look like in a prompt (issue 12, items 4 and 6).
 
 A gather document in the shape ``medium_gather_v2`` returns goes through the real
 ``gather.build_medium_input`` → ``compile.compile_directive`` → scripted narrator →
@@ -125,3 +125,36 @@ def test_personal_mode_keeps_only_its_own_action_and_its_narratives() -> None:
     assert inp.mode == "personal" and [a.handle for a in inp.my_action] == ["alda"]
     assert inp.recent_narrative == ["Your earlier narrative.", "A shared narrative."]
     assert "YOUR ACTION" in directive(d)
+
+
+# --- a failed window's action is stalled --------------------------------------------------------
+
+
+def stalled_doc() -> dict[str, Any]:
+    w = uuid.uuid4()
+    return doc(mode="personal", scope="character", window_id=w,
+               my_liquid=[_liquid("Alda", "I attack the guard", window_id=w)],
+               open_liquid=[_liquid("Brix", "I kick the table over", window_id=uuid.uuid4(), window_status="failed"),
+                            _liquid("Cato", "I duck under the window", window_id=uuid.uuid4(), window_status="open")])
+
+
+def test_a_failed_windows_action_is_shown_stalled_not_resolving_together() -> None:
+    d = stalled_doc()
+    inp = gather.build_medium_input(d)
+    assert [(a.handle, a.status) for a in inp.stalled_actions] == [("brix", "stalled")]
+    assert [a.handle for a in inp.same_pscale_actions] == ["cato"]
+    for json_mode in (False, True):
+        text = directive(d, json_mode=json_mode)
+        together = text.split("SAME-PSCALE ACTIONS (resolve together with yours)", 1)[1].split("\n\n", 1)[0]
+        assert "cato" in together and "kick the table" not in together
+        stalled = text.split(compile_.STALLED_TITLE, 1)[1].split("\n\n", 1)[0]
+        assert "- [brix] «I kick the table over» (pscale -2, stalled)" in stalled
+        assert "they have not happened" in compile_.STALLED_TITLE
+
+
+def test_a_draft_in_no_window_is_not_stalled() -> None:
+    d = stalled_doc()
+    d["open_liquid"][0].update(status="submitted", window_id=None, window_status=None)
+    inp = gather.build_medium_input(d)
+    assert inp.stalled_actions == []
+    assert compile_.STALLED_TITLE not in directive(d)
