@@ -33,6 +33,7 @@ class Frame(Row):
     scenario: str = ""
     pscale_windows: dict[str, float] = Field(default_factory=dict)
     perceive: bool = True
+    perceive_seconds: float = 3.0  # a perceive window's real seconds, before the time scale
     outcome_mode: Literal["guarded", "blind"] = "guarded"  # synthesis/blind.py
     actor_budget_per_hour: int = 120
     actors_always: bool = False

@@ -22,6 +22,7 @@ from synthesis.llm.base import Completion, Message, Usage
 from synthesis.llm.registry import Registry
 from synthesis.settings import Settings
 from synthesis.types import Window
+from tests.integration.api_support import bearer, running_api
 from tests.integration.helpers import Cast, commit, make_frame, scripted_registry, three_players
 
 LEASE = 10_000.0
@@ -380,6 +381,29 @@ async def test_idle_involved_character_gets_one_coalesced_perceive_window(st: st
     [solid] = await st.character_solid(cast.frame_id, cast.ids["Cato"])
     assert solid.trigger_mode == "perceive"
     assert {ra.outcome_id, ra2.outcome_id} <= set(solid.outcome_ids)
+
+
+async def test_a_perceive_window_lasts_the_frame_setting_scaled_not_the_outcome_window(db_url: str) -> None:
+    clock = FakeClock(autojump=False)
+    async with running_api(db_url) as api:
+        st = api.st
+        cast = await make_frame(st, three_players())
+        r = await api.client.patch(f"/frames/{cast.frame_id}", json={"perceive_seconds": 0}, headers=bearer(cast.gm))
+        assert r.status_code == 422 and r.json()["error"]["field"] == "body.perceive_seconds"
+        r = await api.client.patch(f"/frames/{cast.frame_id}", json={"perceive_seconds": 4}, headers=bearer(cast.gm))
+        assert r.status_code == 200 and r.json()["perceive_seconds"] == 4
+        scale = 0.25
+        # A +1 action: a 300 s window (75 s here), whose outcome involves the idle Cato.
+        a = await commit(st, cast, "Alda", "I spend the hour haggling", 1, clock.now(), time_scale=scale)
+        assert a.liquid.timer_expires_at == clock.now() + timedelta(seconds=300 * scale)
+        clock.set(a.liquid.timer_expires_at)  # type: ignore[arg-type]
+        [w] = await claim(st, clock.now())
+        res = await medium.synthesize(st, registry_with(InvolvingLLM(involve=["cato"])), cast.frame_id, w.id,
+                                      now=clock.now(), time_scale=scale)
+        [p] = res.route["perceive"]
+        perceive = await st.get_window(cast.frame_id, p["window_id"])
+        assert perceive and perceive.trigger_mode == "perceive"
+        assert perceive.due_at == clock.now() + timedelta(seconds=4 * scale)  # 1 s, not 75 s
 
 
 # --- a failed window's action is stalled -----------------------------------------------------
