@@ -89,6 +89,9 @@ class FrameUpdate(Input):
     scenario: str | None = Field(default=None, max_length=20000)
     pscale_windows: dict[str, float] | None = None
     perceive: bool | None = None
+    perceive_seconds: float | None = Field(default=None, gt=0, le=3600, description=(
+        "real seconds of a perceive window (an idle character narrating what happened around "
+        "it), before the global time scale; default 3"))
     outcome_mode: Literal["guarded", "blind"] | None = Field(default=None, description=(
         "guarded: one call, the output guard checks the outcome; blind: the outcome is decided "
         "by a call that holds no private truth, the narrative by a second call"))
@@ -104,6 +107,7 @@ class FramePublic(BaseModel):
     scenario: str
     pscale_windows: dict[str, float]
     perceive: bool
+    perceive_seconds: float = 3.0
     outcome_mode: str = "guarded"
     clock_seconds: int
     clock: str = Field(description="in-fiction time, e.g. 'day 1, 00:10:30'")
@@ -336,7 +340,8 @@ class TimerPublic(BaseModel):
 def frame_public(f: Frame, *, role: str, narrator: str) -> FramePublic:
     return FramePublic(
         id=f.id, name=f.name, mode=f.mode, world=f.world, scenario=f.scenario,
-        pscale_windows=f.pscale_windows, perceive=f.perceive, outcome_mode=f.outcome_mode,
+        pscale_windows=f.pscale_windows, perceive=f.perceive, perceive_seconds=f.perceive_seconds,
+        outcome_mode=f.outcome_mode,
         clock_seconds=f.clock_seconds,
         clock=format_game_clock(f.clock_seconds), event_seq=f.event_seq,
         my_role="gm" if role == "gm" else "player", narrator=narrator)

@@ -155,7 +155,8 @@ def public_texts(inp: MediumInput) -> list[str]:
     for g in k.groups:
         if not g.member or not g.hidden or _publicly_reached(inp, g.name):
             out += [g.name, g.universal, g.external]
-    for a in [*inp.my_action, *inp.same_pscale_actions, *inp.pending_higher_pscale, *inp.pending_other]:
+    for a in [*inp.my_action, *inp.same_pscale_actions, *inp.stalled_actions, *inp.pending_higher_pscale,
+              *inp.pending_other]:
         out += [a.name, a.text]
     for o in inp.resolved_outcomes:
         out += [a.get("action", "") for a in o.actions] + list(o.world_facts)

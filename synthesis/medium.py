@@ -145,8 +145,9 @@ def medium_result(inp: MediumInput, out: MediumOutput, *, directive: str, model:
 
 
 def referenced_characters(inp: MediumInput, out: MediumOutput) -> list[UUID]:
-    """The characters a result can touch: its own, the involved and the interrupted."""
-    ids = [inp.character_id]
+    """The characters a result can touch: its own (every one whose action it resolves, in
+    shared mode), the involved and the interrupted."""
+    ids = [inp.character_id, *(a.character_id for a in inp.my_action)]
     if out.outcome is not None:
         ids += [*out.outcome.characters_involved, *(i.target_character_id for i in out.outcome.interrupts)]
     return list(dict.fromkeys(ids))

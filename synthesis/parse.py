@@ -2,8 +2,9 @@
 
 Violations raise ``ParseError`` whose message names the problem; the caller makes one repair
 call quoting it. Validation: every handle exists in the frame, the character's own action is
-resolved, results are in the enum, interrupt targets are valid and not self, the narrative is
-non-empty and within the cap. Nothing is written on a parse failure.
+resolved (in shared mode, every action committed in the window), results are in the enum,
+interrupt targets are valid and not self, the narrative is non-empty and within the cap.
+Nothing is written on a parse failure.
 
 The shared layer (DESIGN §4, "the boundary holds on the way out too"):
 
@@ -85,7 +86,13 @@ def _validate(actions: list[tuple[str, str, str]], facts: list[str],
                   + [(f"interrupts[{i}].reason", r) for i, (_, r) in enumerate(interrupts) if r.strip()], inp)
     outcome = None
     if inp.my_action:
-        if not any(r.character_id == inp.character_id for r in resolved):
+        if inp.mode == "shared":  # one Medium resolves every action committed in its window
+            done = {r.character_id for r in resolved}
+            missing = list(dict.fromkeys(a.handle for a in inp.my_action if a.character_id not in done))
+            if missing:
+                raise ParseError("actions_resolved does not resolve the action of "
+                                 + ", ".join(missing) + "; resolve every action under ACTIONS TO RESOLVE")
+        elif not any(r.character_id == inp.character_id for r in resolved):
             raise ParseError(f"actions_resolved does not resolve {inp.handle}'s own action")
         seen: list[UUID] = []
         for cid in [inp.character_id, *(r.character_id for r in resolved),

@@ -24,9 +24,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from synthesis.errors import Conflict, NotFound
-from synthesis.timing import PSCALE_GAME_SECONDS, OpenWindowRef, clamp_pscale, commit_decision, perceive_seconds
-from synthesis.types import MediumOutput
+from synthesis.timing import PSCALE_GAME_SECONDS, clamp_pscale, perceive_seconds
+from synthesis.types import MediumOutput, Mode
 
 OPEN, CLAIMED, DONE, CANCELLED = "open", "claimed", "done", "cancelled"
 
@@ -42,6 +41,7 @@ class WindowRef:
     trigger_mode: str
     pscale: int
     game_clock_at_open: int = 0
+    scope: str = "character"  # frame: shared mode's one window (timing.commit_decision)
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,7 @@ class RouteSnapshot:
     open_windows: Mapping[UUID, WindowRef]  # character id -> its open window
     committed: Mapping[UUID, tuple[UUID, ...]]  # window id -> its committed liquid ids
     participants: tuple[UUID, ...] = ()  # shared mode: every player of the frame
+    liquid_owner: Mapping[UUID, UUID] = field(default_factory=dict)  # liquid id -> its character
     existing_outcome_id: UUID | None = None
     existing_solid_id: UUID | None = None
 
@@ -65,17 +66,23 @@ class RouteSnapshot:
     def from_doc(cls, doc: Mapping[str, Any]) -> RouteSnapshot:
         f, w = doc["frame"], doc["window"]
         committed: dict[UUID, list[UUID]] = {}
+        owners: dict[UUID, UUID] = {}
         for row in doc.get("committed") or []:
             committed.setdefault(UUID(row["window_id"]), []).append(UUID(row["id"]))
+            if row.get("character_id"):
+                owners[UUID(row["id"])] = UUID(str(row["character_id"]))
+        window = _window(w)
         return cls(
-            frame_id=UUID(str(f["id"])), mode=f["mode"], perceive=bool(f["perceive"]),
+            frame_id=UUID(str(f["id"])), mode=shared_narration(f["mode"], window.scope),
+            perceive=bool(f["perceive"]),
             perceive_seconds=float(f.get("perceive_seconds") or 0.0),
-            clock_seconds=int(f["clock_seconds"]), window=_window(w),
+            clock_seconds=int(f["clock_seconds"]), window=window,
             users={UUID(c["id"]): UUID(c["user_id"]) if c.get("user_id") else None
                    for c in doc.get("characters") or []},
             open_windows={ref.character_id: ref for ref in map(_window, doc.get("open_windows") or [])},
             committed={k: tuple(v) for k, v in committed.items()},
             participants=tuple(UUID(str(u)) for u in doc.get("participants") or []),
+            liquid_owner=owners,
             existing_outcome_id=_uuid(doc.get("outcome_id")),
             existing_solid_id=_uuid(doc.get("solid_id")),
         )
@@ -85,6 +92,20 @@ class RouteSnapshot:
         user = self.users.get(character_id)
         return (user,) if user is not None else ()
 
+    def coalesced(self) -> tuple[UUID, ...]:
+        """The characters whose actions the routed window resolves: its own character, then,
+        in a frame-level window (shared mode), everyone whose commit joined it."""
+        w = self.window
+        owners = (self.liquid_owner.get(lid, w.character_id) for lid in self.committed.get(w.id, ()))
+        return tuple(dict.fromkeys([w.character_id, *owners]))
+
+
+def shared_narration(mode: str, scope: str) -> Mode:
+    """The mode a window is narrated in: ``shared`` in a shared frame, and for a frame-level
+    window whatever the frame's mode is now (its commits coalesced under shared mode, so one
+    Medium resolves them together even if the GM switched the frame back to personal)."""
+    return "shared" if mode == "shared" or scope == "frame" else "personal"
+
 
 def _uuid(value: Any) -> UUID | None:
     return UUID(str(value)) if value else None
@@ -93,7 +114,8 @@ def _uuid(value: Any) -> UUID | None:
 def _window(w: Mapping[str, Any]) -> WindowRef:
     return WindowRef(id=UUID(str(w["id"])), character_id=UUID(str(w["character_id"])),
                      status=w["status"], trigger_mode=w["trigger_mode"], pscale=int(w["pscale"]),
-                     game_clock_at_open=int(w.get("game_clock_at_open") or 0))
+                     game_clock_at_open=int(w.get("game_clock_at_open") or 0),
+                     scope=str(w.get("scope") or "character"))
 
 
 # --- what the Medium produced -------------------------------------------------------------------
@@ -208,7 +230,7 @@ class RoutePlan:
 
     def to_json(self) -> dict[str, Any]:
         """The plan as ``medium_apply_v2`` reads it (JSON-safe: UUIDs and datetimes as text)."""
-        doc: dict[str, Any] = _jsonable({
+        doc: dict[str, Any] = jsonable({
             "window_id": self.window_id, "now": self.now,
             "outcomes": [asdict(self.outcome)] if self.outcome else [],
             "solids": [asdict(s) for s in self.solids],
@@ -228,8 +250,8 @@ class RoutePlan:
         return {"routed": self.routed, "status": self.status,
                 "outcome_id": str(self.outcome.id) if self.outcome else _str(self.existing_outcome_id),
                 "solid_id": str(self.solids[0].id) if self.solids else _str(self.existing_solid_id),
-                "interrupted": [_jsonable(i) for i in self.interrupted],
-                "perceive": [_jsonable(p) for p in self.perceive],
+                "interrupted": [jsonable(i) for i in self.interrupted],
+                "perceive": [jsonable(p) for p in self.perceive],
                 "game_clock": self.clock_seconds}
 
 
@@ -237,11 +259,12 @@ def _str(value: UUID | None) -> str | None:
     return str(value) if value else None
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """A value made JSON-safe for the SQL side: UUIDs and datetimes as text, recursively."""
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, UUID):
         return str(value)
     if isinstance(value, datetime):
@@ -272,7 +295,12 @@ def game_clock_after(snapshot: RouteSnapshot) -> int:
 def plan(snapshot: RouteSnapshot, result: MediumResult, now: datetime, *,
          time_scale: float = 1.0, ids: Any = new_id) -> RoutePlan:
     """Everything one Medium's result causes. Pure: ``ids`` makes the new row ids (tests pass
-    a deterministic generator). A window already done or cancelled yields a no-op plan."""
+    a deterministic generator). A window already done or cancelled yields a no-op plan.
+
+    Shared mode (a shared frame or a frame-level window): the one outcome resolves the actions
+    of every character whose commit joined the window (``RouteSnapshot.coalesced``), all of
+    them are involved in it and none is interrupted by it, and the one solid goes to every
+    participant. Each resolved liquid is announced to its own character's user."""
     w = snapshot.window
     if w.status in (DONE, CANCELLED):
         return RoutePlan(window_id=w.id, routed=False, now=now, status=w.status,
@@ -280,6 +308,8 @@ def plan(snapshot: RouteSnapshot, result: MediumResult, now: datetime, *,
                          existing_solid_id=snapshot.existing_solid_id)
     out = result.output
     me = w.character_id
+    shared = snapshot.mode == "shared"
+    resolving = snapshot.coalesced()
     clock = game_clock_after(snapshot)
     events = _Events()
     private = snapshot.audience(me)
@@ -293,12 +323,13 @@ def plan(snapshot: RouteSnapshot, result: MediumResult, now: datetime, *,
             source_character_id=me,
             actions_resolved=[a.model_dump(mode="json") for a in o.actions_resolved],
             world_facts=list(o.world_facts),
-            characters_involved=list(dict.fromkeys(c for c in o.characters_involved if c in snapshot.users)),
+            characters_involved=list(dict.fromkeys(
+                c for c in [*(resolving if shared else ()), *o.characters_involved] if c in snapshot.users)),
             interrupts=[i.model_dump(mode="json") for i in o.interrupts],
             pscale=w.pscale, game_clock=clock, narrator=result.narrator, created_at=now,
             redacted=out.redacted)
 
-    participants = sorted(set(snapshot.participants), key=str) if snapshot.mode == "shared" else []
+    participants = sorted(set(snapshot.participants), key=str) if shared else []
     solid_id = ids()
     solid = SolidRow(
         id=solid_id, window_id=w.id,
@@ -314,7 +345,7 @@ def plan(snapshot: RouteSnapshot, result: MediumResult, now: datetime, *,
 
     resolve = snapshot.committed.get(w.id, ())
     for liquid_id in resolve:
-        events.add("liquid", liquid_id, private)
+        events.add("liquid", liquid_id, snapshot.audience(snapshot.liquid_owner.get(liquid_id, me)))
     events.add("timer", w.id, private)
 
     cancel: list[UUID] = []
@@ -324,7 +355,8 @@ def plan(snapshot: RouteSnapshot, result: MediumResult, now: datetime, *,
     perceived: list[dict[str, Any]] = []
     if outcome is not None and out.outcome is not None:
         targets = sorted({i.target_character_id for i in out.outcome.interrupts
-                          if i.target_character_id != me and i.target_character_id in snapshot.users}, key=str)
+                          if i.target_character_id not in resolving and i.target_character_id in snapshot.users},
+                         key=str)
         reasons = {i.target_character_id: i.reason for i in reversed(out.outcome.interrupts)}
         for target in targets:
             audience = snapshot.audience(target)
@@ -362,35 +394,3 @@ def plan(snapshot: RouteSnapshot, result: MediumResult, now: datetime, *,
         resolve_liquid=tuple(resolve), cancel_windows=tuple(cancel), open_windows=tuple(opened),
         move_liquid=tuple(moves), clock_seconds=new_clock, events=tuple(events.items),
         interrupted=tuple(interrupted), perceive=tuple(perceived))
-
-
-# --- committing a liquid ------------------------------------------------------------------------
-
-
-def commit_plan(doc: Mapping[str, Any], now: datetime, *, ids: Any = new_id) -> dict[str, Any]:
-    """The commit of one draft (``medium_commit_snapshot_v2`` → ``medium_commit_v2``): the
-    decision of ``timing.commit_decision`` plus its events (the liquid to its owner, and the
-    new window's timer when one opens). A liquid that is not a draft is refused here, naming
-    its status, before anything is written."""
-    if not doc or doc.get("liquid") is None:
-        raise NotFound("liquid not found", field="liquid_id")
-    liq, frame, open_w = doc["liquid"], doc["frame"], doc.get("open_window")
-    if liq["status"] != "submitted":
-        raise Conflict(f"liquid is already {liq['status']}", field="status")
-    decision = commit_decision(
-        mode=frame["mode"], pscale=int(liq["pscale"]), timer_duration=float(liq["timer_duration"]),
-        clock_seconds=int(frame["clock_seconds"]), now=now, new_id=ids(),
-        open_window=OpenWindowRef(UUID(str(open_w["id"])), datetime.fromisoformat(str(open_w["due_at"])))
-        if open_w else None)
-    owner = [UUID(str(doc["user_id"]))] if doc.get("user_id") else []
-    events = [Event("liquid", UUID(str(liq["id"])), tuple(owner))]
-    opened = None
-    if decision.opens:
-        opened = {"id": decision.window_id, "trigger_mode": decision.trigger_mode,
-                  "pscale": decision.pscale, "opened_at": now, "due_at": decision.due_at,
-                  "game_clock_at_open": decision.game_clock_at_open}
-        events.append(Event("timer", decision.window_id, tuple(owner)))
-    plan_doc: dict[str, Any] = _jsonable({
-        "window_id": decision.window_id, "now": now, "open_window": opened,
-        "events": [{"type": e.type, "ref_id": e.ref_id, "audience": list(e.audience or ())} for e in events]})
-    return plan_doc

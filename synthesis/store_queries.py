@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
-from synthesis import errors, route
+from synthesis import commit, errors, route
 from synthesis.types import (
     Affiliation,
     Character,
@@ -150,7 +150,7 @@ class Queries:
         ``as_user`` transaction), the caller must own the liquid's character."""
         async with conn.as_service():
             doc = await self._fetchval("commit_snapshot", frame_id, liquid_id, conn=conn)
-            plan = route.commit_plan(doc, now)
+            plan = commit.commit_plan(doc, now)
             row = await self._fetchval("commit_apply", frame_id, liquid_id, plan, conn=conn)
         return LiquidEntry.model_validate(row)
 

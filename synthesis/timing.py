@@ -53,11 +53,12 @@ class OpenWindowRef:
 
 @dataclass(frozen=True)
 class CommitDecision:
-    """What committing one liquid does: join the character's open window, or open one.
+    """What committing one liquid does: join an open window, or open one.
 
     ``window_id`` is the window the liquid joins (existing or new); ``opens`` is True when the
-    window is new, with its trigger and due time. Later commits never move an open window's
-    expiry (DESIGN §1 'window')."""
+    window is new, with its trigger, due time and scope (``character``: this character's own
+    timer; ``frame``: shared mode's one window, which every character's commits join). Later
+    commits never move an open window's expiry (DESIGN §1 'window')."""
 
     window_id: UUID
     opens: bool
@@ -65,21 +66,37 @@ class CommitDecision:
     due_at: datetime
     pscale: int
     game_clock_at_open: int
+    scope: str = "character"
 
 
 def commit_decision(*, mode: str, pscale: int, timer_duration: float, clock_seconds: int,
-                    open_window: OpenWindowRef | None, now: datetime, new_id: UUID) -> CommitDecision:
-    """Personal mode: the first commit opens a window due after the liquid's timer; later
-    commits join it. Shared mode: a commit is synthesized at once (trigger ``commit``)."""
-    if open_window is not None:
-        return CommitDecision(window_id=open_window.id, opens=False, trigger_mode="expiry",
-                              due_at=open_window.due_at, pscale=pscale, game_clock_at_open=clock_seconds)
+                    open_window: OpenWindowRef | None, now: datetime, new_id: UUID,
+                    frame_window: OpenWindowRef | None = None) -> CommitDecision:
+    """Personal mode: the character's first commit opens its window, due after the liquid's
+    timer; its later commits join it.
+
+    Shared mode (one Medium for the frame): the first commit of anyone opens the frame-level
+    window (trigger ``commit``), due after that liquid's timer; every commit within it, by any
+    character, joins it, and one Medium resolves them all when it closes. ``frame_window`` is
+    the frame's open frame-level window. A character that still has an open window of its own
+    (opened before the GM switched the frame to shared) joins that one, since a character has
+    at most one open window."""
+    def join(w: OpenWindowRef, scope: str) -> CommitDecision:
+        return CommitDecision(window_id=w.id, opens=False, trigger_mode="expiry", due_at=w.due_at,
+                              pscale=pscale, game_clock_at_open=clock_seconds, scope=scope)
+
+    due = now + timedelta(seconds=timer_duration)
     if mode == "shared":
-        return CommitDecision(window_id=new_id, opens=True, trigger_mode="commit", due_at=now,
-                              pscale=pscale, game_clock_at_open=clock_seconds)
-    return CommitDecision(window_id=new_id, opens=True, trigger_mode="expiry",
-                          due_at=now + timedelta(seconds=timer_duration), pscale=pscale,
-                          game_clock_at_open=clock_seconds)
+        if frame_window is not None:
+            return join(frame_window, "frame")
+        if open_window is not None:
+            return join(open_window, "character")
+        return CommitDecision(window_id=new_id, opens=True, trigger_mode="commit", due_at=due,
+                              pscale=pscale, game_clock_at_open=clock_seconds, scope="frame")
+    if open_window is not None:
+        return join(open_window, "character")
+    return CommitDecision(window_id=new_id, opens=True, trigger_mode="expiry", due_at=due,
+                          pscale=pscale, game_clock_at_open=clock_seconds)
 
 
 def format_game_clock(seconds: int) -> str:

@@ -33,6 +33,7 @@ class Frame(Row):
     scenario: str = ""
     pscale_windows: dict[str, float] = Field(default_factory=dict)
     perceive: bool = True
+    perceive_seconds: float = 3.0  # a perceive window's real seconds, before the time scale
     outcome_mode: Literal["guarded", "blind"] = "guarded"  # synthesis/blind.py
     actor_budget_per_hour: int = 120
     actors_always: bool = False
@@ -89,6 +90,7 @@ class Window(Row):
     seq: int = 0
     status: Literal["open", "claimed", "done", "failed", "cancelled"]
     trigger_mode: TriggerMode
+    scope: Literal["character", "frame"] = "character"  # frame: shared mode's one window
     pscale: int
     opened_at: datetime
     due_at: datetime
@@ -277,6 +279,7 @@ class MediumInput(BaseModel):
     mode: Mode = "personal"
     my_action: list[ActionView] = Field(default_factory=list)
     same_pscale_actions: list[ActionView] = Field(default_factory=list)
+    stalled_actions: list[ActionView] = Field(default_factory=list)  # their window failed
     resolved_outcomes: list[OutcomeView] = Field(default_factory=list)
     history_summary: str = ""
     summarised_outcome_ids: list[UUID] = Field(default_factory=list)

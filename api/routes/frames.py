@@ -45,12 +45,13 @@ async def get_frame(frame_id: UUID, user: CurrentUser, st: StoreDep,
 @router.patch("/{frame_id}", response_model=schemas.FramePublic)
 async def update_frame(frame_id: UUID, body: schemas.FrameUpdate, user: CurrentUser, st: StoreDep,
                        registry: RegistryDep) -> schemas.FramePublic:
-    """GM: mode, per-pscale window overrides (seconds), perceive, outcome mode, world, scenario,
-    name."""
+    """GM: mode, per-pscale window overrides (seconds), perceive and its window's seconds,
+    outcome mode, world, scenario, name."""
     async with st.as_gm(user.id, frame_id) as conn:
         frame = await st.update_frame(conn, frame_id, name=body.name, mode=body.mode, world=body.world,
                                       scenario=body.scenario, pscale_windows=body.pscale_windows,
-                                      perceive=body.perceive, outcome_mode=body.outcome_mode)
+                                      perceive=body.perceive, outcome_mode=body.outcome_mode,
+                                      perceive_seconds=body.perceive_seconds)
     return schemas.frame_public(frame, role="gm", narrator=registry.label)
 
 

@@ -219,7 +219,9 @@ class ScriptedLLM:
         handle, name = (me.group("h"), me.group("n")) if me else ("unknown", "someone")
         others = {m.group("h"): (m.group("n"), m.group("e").strip())
                   for m in (_OTHER.match(x) for x in _lines("OTHERS PRESENT", user)) if m}
-        mine = [m for m in (_ACT.match(x) for x in _lines("YOUR ACTION", user)) if m]
+        # Shared mode: one window resolves everyone's actions ("ACTIONS TO RESOLVE").
+        mine = [m for m in (_ACT.match(x) for x in _lines("YOUR ACTION", user) or _lines("ACTIONS TO RESOLVE", user))
+                if m]
         same = [m for m in (_ACT.match(x) for x in _lines("SAME-PSCALE", user)) if m]
         pending = [m for m in (_ACT.match(x) for x in _lines("PENDING INTENT", user)) if m]
         resolved = _lines("RESOLVED OUTCOMES", user)
@@ -236,8 +238,12 @@ class ScriptedLLM:
         for m in mine:
             result = "interrupted" if interrupted else rng.choices(
                 ["success", "partial", "failure"], weights=[6, 3, 1])[0]
-            actions.append({"character": handle, "action": m.group("t"), "result": result})
-            story.append(f"{you_do(m.group('t'))}, {RESULT_PHRASE[result]}.")
+            actor = m.group("h") if m.group("h") in others else handle
+            actions.append({"character": actor, "action": m.group("t"), "result": result})
+            if actor == handle:
+                story.append(f"{you_do(m.group('t'))}, {RESULT_PHRASE[result]}.")
+            else:
+                story.append(f"{as_seen(*others[actor], m.group('t'))}, {OTHER_RESULT[result]}.")
             for t in [x.strip() for x in (m.group("tg") or "").split(",") if x.strip() in others]:
                 interrupts.append({"target": t, "reason": m.group("t")})
                 involved.append(t)

@@ -27,7 +27,8 @@ ORDER BY f.created_at, f.id;
 UPDATE public.frames
    SET name = coalesce($2, name), mode = coalesce($3, mode), world = coalesce($4, world),
        scenario = coalesce($5, scenario), pscale_windows = coalesce($6, pscale_windows),
-       perceive = coalesce($7, perceive), outcome_mode = coalesce($8, outcome_mode)
+       perceive = coalesce($7, perceive), outcome_mode = coalesce($8, outcome_mode),
+       perceive_seconds = coalesce($9, perceive_seconds)
  WHERE id = $1
 RETURNING *;
 

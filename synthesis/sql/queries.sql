@@ -86,15 +86,18 @@ SELECT * FROM public.liquid WHERE id = $1;
 -- Claim up to $2 due windows (open and due, or claimed with an expired lease, or claimed by a
 -- worker session that has ended) for worker $3 in session $5, leased until $1 + $4 seconds.
 -- An open window is skipped while its character has a claimed one: at most one synthesis in
--- flight per character (also backed by windows_one_claimed). A session has ended when nobody
--- holds its advisory lock (1835361385, claim_session) in this database.
+-- flight per character (also backed by windows_one_claimed). A frame-level window (shared
+-- mode) is skipped while the frame has a claimed one: one shared Medium in flight per frame,
+-- so each reads the shared narrative before it. A session has ended when nobody holds its
+-- advisory lock (1835361385, claim_session) in this database.
 WITH due AS (
   SELECT w.frame_id, w.id
   FROM public.windows w
   WHERE ((w.status = 'open' AND w.due_at <= $1
           AND NOT EXISTS (SELECT 1 FROM public.windows c
-                          WHERE c.frame_id = w.frame_id AND c.character_id = w.character_id
-                            AND c.status = 'claimed'))
+                          WHERE c.frame_id = w.frame_id AND c.status = 'claimed'
+                            AND (c.character_id = w.character_id
+                                 OR (w.scope = 'frame' AND c.scope = 'frame'))))
          OR (w.status = 'claimed' AND w.lease_expires_at <= $1)
          OR (w.status = 'claimed' AND w.claim_session IS NOT NULL
              AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l
@@ -115,16 +118,17 @@ RETURNING w.*;
 
 -- name: next_due
 -- The soonest moment anything becomes claimable: an open window's due_at or a lease expiry.
--- An open window whose character has a claimed one is not claimable (claim_due_windows skips
--- it); the worker that finishes the claimed one wakes itself and claims it. Counting it here
+-- An open window whose character has a claimed one, or a frame-level window while its frame has
+-- a claimed one, is not claimable (claim_due_windows skips it); the worker that finishes the claimed one wakes itself and claims it. Counting it here
 -- made every worker busy-loop (claim, next_due, no sleep) while any such window was due.
 SELECT least(
   -- ORDER BY + LIMIT 1 walks windows_due in order and stops at the first claimable row;
   -- min() with the anti-join would visit every open window on every pass.
   (SELECT w.due_at FROM public.windows w
    WHERE w.status = 'open'
-     AND NOT EXISTS (SELECT 1 FROM public.windows c WHERE c.frame_id = w.frame_id
-                       AND c.character_id = w.character_id AND c.status = 'claimed')
+     AND NOT EXISTS (SELECT 1 FROM public.windows c WHERE c.frame_id = w.frame_id AND c.status = 'claimed'
+                       AND (c.character_id = w.character_id
+                            OR (w.scope = 'frame' AND c.scope = 'frame')))
    ORDER BY w.due_at LIMIT 1),
   (SELECT min(lease_expires_at) FROM public.windows WHERE status = 'claimed')
 ) AS next_due;

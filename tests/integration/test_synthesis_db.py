@@ -1,5 +1,6 @@
 """Synthesis against a real Postgres with an injected clock: interrupts, parse failures,
-idempotent routing, shared mode, the soft fallback, perceive windows and causality."""
+idempotent routing, shared mode, the soft fallback, perceive windows, stalled actions and
+causality."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from synthesis.llm.base import Completion, Message, Usage
 from synthesis.llm.registry import Registry
 from synthesis.settings import Settings
 from synthesis.types import Window
+from tests.integration.api_support import bearer, running_api
 from tests.integration.helpers import Cast, commit, make_frame, scripted_registry, three_players
 
 LEASE = 10_000.0
@@ -246,20 +248,32 @@ async def test_a_draft_is_announced_by_the_transaction_that_inserts_it(st: store
 # --- shared mode -----------------------------------------------------------------------------
 
 
-async def test_shared_mode_commit_synthesizes_at_once_for_every_participant(st: store.Store) -> None:
+async def test_shared_mode_frame_window_is_read_by_every_participant(st: store.Store) -> None:
     clock = FakeClock()
     reg = scripted_registry()
     cast = await make_frame(st, three_players(mode="shared"))
     t0 = clock.now()
     a = await commit(st, cast, "Alda", "I attack", -2, t0)
-    assert a.liquid.timer_expires_at == t0
+    # The first commit opens the frame's window, due after its own timer (5 s at pscale -2).
+    assert a.liquid.timer_expires_at == t0 + timedelta(seconds=5)
     window = await st.get_window(cast.frame_id, a.liquid.window_id)  # type: ignore[arg-type]
     assert window
-    assert window.trigger_mode == "commit"
-    assert window.due_at == t0
-    [w] = await claim(st, t0)
+    assert (window.trigger_mode, window.scope) == ("commit", "frame")
+    assert window.due_at == t0 + timedelta(seconds=5)
+    assert await claim(st, t0) == []
+    clock.set(window.due_at)
+    [w] = await claim(st, clock.now())
     assert w.id == window.id
-    res = await medium.synthesize(st, reg, cast.frame_id, w.id, now=t0)
+
+    # A commit while that window is in flight opens the next frame window, which no worker may
+    # claim before the first is routed: one shared Medium in flight per frame.
+    b = await commit(st, cast, "Brix", "I block the door", -2, clock.now())
+    assert b.liquid.window_id != window.id
+    clock.advance(5)
+    assert await claim(st, clock.now()) == []
+    assert await st.next_due() == w.lease_expires_at  # not Brix's window: no busy loop
+
+    res = await medium.synthesize(st, reg, cast.frame_id, w.id, now=clock.now())
     assert res.routed
     [solid] = await st.solids(cast.frame_id)
     players = {u for u in cast.users.values() if u is not None}
@@ -273,12 +287,12 @@ async def test_shared_mode_commit_synthesizes_at_once_for_every_participant(st: 
         async with st.as_user(user) as conn:
             rows = await conn.conn.fetch("SELECT id FROM solid")
         assert [r["id"] for r in rows] == [solid.id]
-    assert await st.open_windows(cast.frame_id) == []
 
-    # Everyone read that shared narrative: Brix's Medium is not handed Alda's outcome again as
-    # news, and the shared narrative is Brix's recent narrative too.
-    b = await commit(st, cast, "Brix", "I block the door", -2, t0)
-    inp, _ = await medium.prepare(st, cast.frame_id, b.liquid.window_id)  # type: ignore[arg-type]
+    # Everyone read that shared narrative: the next shared Medium is not handed Alda's outcome
+    # again as news, and the shared narrative is its recent narrative.
+    [wb] = await claim(st, clock.now())
+    assert wb.id == b.liquid.window_id
+    inp, _ = await medium.prepare(st, cast.frame_id, wb.id)
     assert inp.resolved_outcomes == []
     assert inp.recent_narrative == [solid.narrative]
 
@@ -396,6 +410,55 @@ async def test_idle_involved_character_gets_one_coalesced_perceive_window(st: st
     [solid] = await st.character_solid(cast.frame_id, cast.ids["Cato"])
     assert solid.trigger_mode == "perceive"
     assert {ra.outcome_id, ra2.outcome_id} <= set(solid.outcome_ids)
+
+
+async def test_a_perceive_window_lasts_the_frame_setting_scaled_not_the_outcome_window(db_url: str) -> None:
+    clock = FakeClock(autojump=False)
+    async with running_api(db_url) as api:
+        st = api.st
+        cast = await make_frame(st, three_players())
+        r = await api.client.patch(f"/frames/{cast.frame_id}", json={"perceive_seconds": 0}, headers=bearer(cast.gm))
+        assert r.status_code == 422
+        assert r.json()["error"]["field"] == "body.perceive_seconds"
+        r = await api.client.patch(f"/frames/{cast.frame_id}", json={"perceive_seconds": 4}, headers=bearer(cast.gm))
+        assert r.status_code == 200
+        assert r.json()["perceive_seconds"] == 4
+        scale = 0.25
+        # A +1 action: a 300 s window (75 s here), whose outcome involves the idle Cato.
+        a = await commit(st, cast, "Alda", "I spend the hour haggling", 1, clock.now(), time_scale=scale)
+        assert a.liquid.timer_expires_at == clock.now() + timedelta(seconds=300 * scale)
+        clock.set(a.liquid.timer_expires_at)  # type: ignore[arg-type]
+        [w] = await claim(st, clock.now())
+        res = await medium.synthesize(st, registry_with(InvolvingLLM(involve=["cato"])), cast.frame_id, w.id,
+                                      now=clock.now(), time_scale=scale)
+        [p] = res.route["perceive"]
+        perceive = await st.get_window(cast.frame_id, p["window_id"])
+        assert perceive
+        assert perceive.trigger_mode == "perceive"
+        assert perceive.due_at == clock.now() + timedelta(seconds=4 * scale)  # 1 s, not 75 s
+
+
+# --- a failed window's action is stalled -----------------------------------------------------
+
+
+async def test_a_failed_windows_action_reaches_other_mediums_as_stalled(st: store.Store) -> None:
+    clock = FakeClock(autojump=False)
+    cast = await make_frame(st, three_players(perceive=False))
+    a = await commit(st, cast, "Alda", "I kick the table over", -2, clock.now())
+    clock.advance(5)
+    [wa] = await claim(st, clock.now())
+    await st.fail_window(cast.frame_id, wa.id, "ParseError: after one repair", clock.now())
+    b = await commit(st, cast, "Brix", "I grab the lamp", -2, clock.now())
+    c = await commit(st, cast, "Cato", "I hide behind the bar", -2, clock.now())
+    inp, _ = await medium.prepare(st, cast.frame_id, b.liquid.window_id)  # type: ignore[arg-type]
+    assert [(x.liquid_id, x.status) for x in inp.stalled_actions] == [(a.liquid.id, "stalled")]
+    assert [x.liquid_id for x in inp.same_pscale_actions] == [c.liquid.id]  # still resolving together
+    text = compile_.directive_text(compile_.compile_directive(inp))
+    together = text.split("SAME-PSCALE ACTIONS (resolve together with yours)", 1)[1].split("\n\n", 1)[0]
+    assert "kick the table" not in together
+    assert "hide behind the bar" in together
+    stalled = text.split(compile_.STALLED_TITLE, 1)[1].split("\n\n", 1)[0]
+    assert "«I kick the table over» (pscale -2, stalled)" in stalled
 
 
 # --- causality -------------------------------------------------------------------------------

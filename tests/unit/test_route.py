@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from synthesis import route, timing
+from synthesis import commit, route, timing
 from synthesis.clock import FakeClock
 from synthesis.errors import Conflict
 from synthesis.types import ActionOutcome, Interrupt, MediumOutput, ResolvedAction
@@ -221,24 +221,33 @@ def test_first_commit_opens_a_window_and_later_ones_join_without_moving_it() -> 
     assert (later.opens, later.window_id, later.due_at) == (False, first.window_id, first.due_at)
 
 
-@given(st.sampled_from(["personal", "shared"]), st.integers(-3, 2), st.floats(0.001, 900), st.booleans())
-def test_commit_decision_over_random_inputs(mode: str, pscale: int, duration: float, has_open: bool) -> None:
+@given(st.sampled_from(["personal", "shared"]), st.integers(-3, 2), st.floats(0.001, 900), st.booleans(),
+       st.booleans())
+def test_commit_decision_over_random_inputs(mode: str, pscale: int, duration: float, has_open: bool,
+                                            has_frame_window: bool) -> None:
     now = CLOCK.now()
     open_w = timing.OpenWindowRef(uuid.UUID(int=3), now + timedelta(seconds=1)) if has_open else None
+    frame_w = timing.OpenWindowRef(uuid.UUID(int=5), now + timedelta(seconds=2)) if has_frame_window else None
     d = timing.commit_decision(mode=mode, pscale=pscale, timer_duration=duration, clock_seconds=0,
-                               open_window=open_w, now=now, new_id=uuid.UUID(int=4))
-    if open_w:
+                               open_window=open_w, frame_window=frame_w, now=now, new_id=uuid.UUID(int=4))
+    if mode == "shared" and frame_w:  # shared: every commit joins the frame's window
+        assert not d.opens
+        assert d.window_id == frame_w.id
+        assert d.due_at == frame_w.due_at
+        assert d.scope == "frame"
+    elif open_w:
         assert not d.opens
         assert d.window_id == open_w.id
         assert d.due_at == open_w.due_at
-    elif mode == "shared":
+    elif mode == "shared":  # the first commit opens the frame's window, due after its timer
         assert d.opens
         assert d.trigger_mode == "commit"
-        assert d.due_at == now
+        assert d.scope == "frame"
+        assert d.due_at == now + timedelta(seconds=duration)
     else:
         assert d.opens
-        assert d.due_at == now + timedelta(seconds=duration)
-        assert d.due_at > now
+        assert d.scope == "character"
+        assert d.due_at == now + timedelta(seconds=duration) > now
 
 
 def test_commit_plan_refuses_a_liquid_that_is_not_a_draft() -> None:
@@ -246,9 +255,9 @@ def test_commit_plan_refuses_a_liquid_that_is_not_a_draft() -> None:
            "liquid": {"id": str(uuid.UUID(int=1)), "status": "committed", "pscale": -2, "timer_duration": 5},
            "open_window": None, "user_id": None}
     with pytest.raises(Conflict, match="already committed"):
-        route.commit_plan(doc, CLOCK.now())
+        commit.commit_plan(doc, CLOCK.now())
     doc["liquid"]["status"] = "submitted"  # type: ignore[index]
-    plan = route.commit_plan(doc, CLOCK.now(), ids=ids_from(3))
+    plan = commit.commit_plan(doc, CLOCK.now(), ids=ids_from(3))
     assert plan["open_window"]["trigger_mode"] == "expiry"
     assert [e["type"] for e in plan["events"]] == ["liquid", "timer"]
     assert all(e["audience"] == [] for e in plan["events"])  # an NPC's: the GM only
