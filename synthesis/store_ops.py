@@ -126,6 +126,15 @@ class OpsStore(Store):
     async def run_liquid(self, frame_ids: list[str], *, conn: Connection | None = None) -> list[RunLiquid]:
         return [_model(RunLiquid, r) for r in await self._fetch("ops_liquid", frame_ids, conn=conn)]
 
+    async def run_claimed_by(self, frame_ids: list[str], worker_id: str) -> list[str]:
+        """The windows ``worker_id`` holds claimed in the run's frames (after a kill: stranded)."""
+        return [r["id"] for r in await self._fetch("ops_claimed_by", frame_ids, worker_id)]
+
+    async def run_claimed_since(self, window_ids: list[str], since: float) -> dict[str, float]:
+        """Of ``window_ids``, those claimed again at or after ``since`` (epoch s): their claim time."""
+        rows = await self._fetch("ops_claimed_since", window_ids, since)
+        return {r["id"]: float(r["claimed_at"]) for r in rows}
+
     async def pause_actors(self, frame_ids: list[str]) -> None:
         """Set the frames' actor budget to 0 (actors read it on every pass) and
         ``actors_always`` off."""

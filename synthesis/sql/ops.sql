@@ -3,6 +3,16 @@
 -- frames for the report and the live display, or seed a benchmark's fresh database.
 -- $1 frame_ids is a text[] of frame ids (the load test keeps them as strings).
 
+-- name: ops_claimed_by
+-- The windows worker $2 holds claimed in the run's frames.
+SELECT id::text AS id FROM public.windows
+ WHERE frame_id = ANY($1::uuid[]) AND status = 'claimed' AND claimed_by = $2;
+
+-- name: ops_claimed_since
+-- Of windows $1 (text ids), those whose latest claim is at or after $2 (epoch seconds).
+SELECT id::text AS id, extract(epoch FROM claimed_at)::float8 AS claimed_at FROM public.windows
+ WHERE id = ANY($1::uuid[]) AND claimed_at >= to_timestamp($2);
+
 -- name: ops_progress
 -- The live display, once a second: liquid, narratives and windows of the run's frames.
 SELECT

@@ -49,6 +49,10 @@ async def test_loadtest_two_frames_with_worker_kills(db_url: str, tmp_path: Path
     assert doc["run"]["characters"] == 10
     assert len(doc["run"]["kills"]) >= 2  # the fault injection ran
     assert doc["processes"]["workers"]["restarts"] >= 2  # and the supervisor restarted them
+    # recovery after each kill: the victim's claimed windows, kill → reclaimed (by anyone)
+    assert set(doc["recovery_ms"]) == {"p50", "max", "windows", "unrecovered"}
+    if doc["recovery_ms"]["windows"]:
+        assert 0 <= doc["recovery_ms"]["p50"] <= doc["recovery_ms"]["max"]
     for stage in STAGES:
         assert doc["latency_ms"][stage]["p50"] is not None
     # time to first token: from a window's due time to its first narrative_delta at the owner

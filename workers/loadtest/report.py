@@ -355,6 +355,9 @@ def print_report(doc: dict[str, Any], console: Console) -> None:
         s = doc["first_token_ms"]
         lat.add_row("first_token", *("-" if s[k] is None else f"{s[k]:.1f}" for k in ("p50", "p90", "p99", "max")))
     console.print(lat)
+    if (rec := doc.get("recovery_ms")) and (rec["windows"] or rec["unrecovered"]):
+        console.print(f"recovery after worker kills: {rec['windows']} stranded windows reclaimed, p50 "
+                      f"{rec['p50']} ms, max {rec['max']} ms; {rec['unrecovered']} not reclaimed")
     inv = Table(title="invariants (DESIGN §5)")
     inv.add_column("invariant")
     inv.add_column("result")

@@ -29,6 +29,7 @@ from rich.live import Live
 from synthesis import store
 from synthesis.errors import MediumError
 from synthesis.settings import Settings
+from synthesis.stats import summarize
 from synthesis.store_ops import OpsStore
 from workers.loadtest import plot, report
 from workers.loadtest import stack as stack_mod
@@ -42,6 +43,15 @@ THINK_MEDIAN_GAME_SECONDS = 40.0  # a player's median think time at time scale 1
 DRAIN_EXTRA_SECONDS = 30.0
 DELIVERY_SECONDS = 15.0
 WARMUP_SECONDS = 15.0  # details.after_warmup: latencies without the cold start
+RECOVERY_WAIT_S = 60.0  # how long a killed worker's windows are watched for their reclaim
+
+
+@dataclass
+class Recovery:
+    """``recovery_ms``: kill → the next claim of each window the killed worker held."""
+
+    ms: list[float]
+    unrecovered: int = 0
 
 
 @dataclass
@@ -158,9 +168,24 @@ async def _simulate(cfg: Config, st: OpsStore, stack: stack_mod.Stack | None, sa
             await asyncio.sleep(seconds)
             await fn()
 
+    recovery = Recovery(ms=[])
+
+    async def recover(k: stack_mod.Kill) -> None:
+        """The time from a kill to the next claim of each window the victim held (its claim
+        times are the claiming worker's clock; the snapshot follows the kill at once)."""
+        pending = set(await st.run_claimed_by(frame_ids, k.child))
+        deadline = time.time() + RECOVERY_WAIT_S
+        while pending and time.time() < deadline:
+            for wid, at in (await st.run_claimed_since(sorted(pending), k.t)).items():
+                recovery.ms.append(max(0.0, (at - k.t) * 1000))
+                pending.discard(wid)
+            await asyncio.sleep(0.05)
+        recovery.unrecovered += len(pending)  # cancelled meanwhile, or still stranded
+
     async def kill() -> None:
         if stack is not None and (k := stack.kill_random_worker(time.time())):
             log.info("killed worker", extra={"action": "kill_worker", "child": k.child, "pid": k.pid})
+            side.append(asyncio.create_task(recover(k), name="recover"))
 
     async def drop() -> None:
         live = [p for p in players if p.connected]
@@ -226,6 +251,9 @@ async def _simulate(cfg: Config, st: OpsStore, stack: stack_mod.Stack | None, sa
         "kills": [{"t": round(k.t - started, 1), "child": k.child, "pid": k.pid} for k in stack.kills]
         if stack else [],
     }
+    doc["recovery_ms"] = {**{k: None if v is None else round(v, 1) for k, v in summarize(recovery.ms).items()
+                             if k in ("p50", "max")},
+                          "windows": len(recovery.ms), "unrecovered": recovery.unrecovered}
     doc["details"] = details
     report.print_report(doc, Console())
     if cfg.report:
