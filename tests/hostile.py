@@ -77,10 +77,12 @@ def leaky_outcome(prompt: str) -> dict[str, Any]:
 def leaky_reply(prompt: str, *, json_mode: bool = True) -> str:
     """A complete Medium reply. The narrative uses the secrets too: that is allowed."""
     outcome = leaky_outcome(prompt)
-    # A fresh narrative per prompt (parse refuses a word-for-word repeat of the previous one).
+    # A fresh narrative per prompt: parse refuses one whose words are 90 % those of a previous
+    # narrative, so eight words of the prompt's digest keep two of them well apart.
     wake = next((ln for ln in prompt.splitlines() if ln.startswith("WAKE:")), "WAKE: expiry")
-    narrative = (f"You remember what only you know ({wake.lower()}, "
-                 f"{hashlib.sha256(prompt.encode()).hexdigest()[:8]}). " + " ".join(outcome["world_facts"]))
+    digest = hashlib.sha256(prompt.encode()).hexdigest()
+    fresh = " ".join(f"x{digest[i:i + 4]}" for i in range(0, 32, 4))
+    narrative = f"You remember what only you know ({wake.lower()}, {fresh}). " + " ".join(outcome["world_facts"])
     if json_mode:
         return json.dumps({"outcome": outcome, "narrative": narrative})
     lines = ["OUTCOME", "actions_resolved:"]
