@@ -16,6 +16,7 @@ import asyncpg
 import pytest
 
 from synthesis import errors, store
+from synthesis.commit import commit_plan
 from tests.integration.helpers import Cast, commit, make_frame, three_players
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -215,3 +216,36 @@ async def test_a_commit_for_a_jwt_without_a_user_is_refused(supabase_st: store.S
         done = await supabase_st.commit_liquid(tx, cast.frame_id, liq.id, NOW)
     assert done.status == "committed"
     assert done.committed_at == NOW
+
+
+async def test_an_untrusted_callers_now_is_not_taken(st: store.Store) -> None:
+    """A caller that is not service_role (here a role given the tables and the functions, but
+    no membership of service_role) commits at the database's now(), not at its plan's `now`.
+    On plain Postgres: only a superuser may make the BYPASSRLS role this needs."""
+    cast = await make_frame(st, three_players())
+    role = f"medium_untrusted_{uuid.uuid4().hex[:8]}"
+    async with st.transaction() as tx:
+        liq = await st.insert_liquid(
+            tx, frame_id=cast.frame_id, character_id=cast.ids["Alda"], user_id=cast.users["Alda"],
+            content="I wait", refined_text=None, pscale=-2, timer_duration=5, interruptive=False,
+            interrupt_targets=[], soft_source="given", soft_note=None, now=NOW)
+    assert liq is not None
+    async with st.pool.acquire() as conn:
+        await conn.execute(f"CREATE ROLE {role} NOLOGIN BYPASSRLS")
+        try:
+            await conn.execute(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}; "
+                               f"GRANT USAGE ON SCHEMA medium_private, auth TO {role}; "
+                               f"GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO {role}; "
+                               f"GRANT {role} TO current_user")
+            async with conn.transaction():
+                await conn.execute("SELECT set_config('request.jwt.claims', $1, true)",
+                                   json.dumps(member(cast.users["Alda"])))
+                await conn.execute(f"SET LOCAL ROLE {role}")
+                doc = await conn.fetchval("SELECT public.medium_commit_snapshot_v2($1, $2)", cast.frame_id, liq.id)
+                plan = commit_plan(doc, NOW)  # a plan dated 2026-01-01
+                row = await conn.fetchval("SELECT public.medium_commit_v2($1, $2, $3)", cast.frame_id, liq.id, plan)
+                db_now = await conn.fetchval("SELECT now()")
+        finally:
+            await conn.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+    assert row["status"] == "committed"
+    assert datetime.fromisoformat(row["committed_at"]) == db_now != NOW
