@@ -8,6 +8,12 @@ Idempotent: applied files are recorded with a SHA-256 checksum in ``public.mediu
 A file whose name does not match the pattern, or whose content changed after it was applied,
 is refused with an error naming the file. Each file applies in its own transaction, under an
 advisory lock so concurrent runners (several processes starting at once) do not race.
+
+A landed file is never edited. When one cannot apply somewhere it must (the first shim's
+``CREATE TABLE IF NOT EXISTS auth.users`` on Supabase), a later file names it in a
+``-- replaces: <file>`` line: on a database that has not applied the old file, the new one
+applies in its place (its position in the order) and the old one never runs there; on a
+database that has, the new one applies in its own turn, so it must be idempotent.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from synthesis.errors import MigrationError
 
 MIGRATIONS_DIR = installed.data_dir("synthesis", "_migrations", "supabase/migrations")
 NAME_PATTERN = re.compile(r"^\d{14}_[a-z0-9_]+\.sql$")
+REPLACES = re.compile(r"^--\s*replaces:\s*(\S+)\s*$", re.MULTILINE)
 LOCK_KEY = 0x6D656469756D  # "medium"
 
 
@@ -30,10 +37,21 @@ class Migration:
     name: str
     path: Path
     checksum: str
+    replaces: str | None = None  # an earlier file this one stands in for where that one is pending
 
     @property
     def sql(self) -> str:
         return self.path.read_text()
+
+
+def _header(sql: str) -> str:
+    """The leading comment lines of a file (where ``-- replaces:`` may stand)."""
+    lines = []
+    for line in sql.splitlines():
+        if not line.startswith("--"):
+            break
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
@@ -47,8 +65,44 @@ def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
             raise MigrationError(
                 f"{path.name}: migration file names must look like YYYYMMDDHHMMSS_name.sql",
                 field=path.name)
-        found.append(Migration(path.name, path, hashlib.sha256(path.read_bytes()).hexdigest()))
+        replaces = REPLACES.findall(_header(path.read_text()))
+        if len(replaces) > 1:
+            raise MigrationError(f"{path.name}: names more than one file to replace", field=path.name)
+        found.append(Migration(path.name, path, hashlib.sha256(path.read_bytes()).hexdigest(),
+                               replaces[0] if replaces else None))
+    names = [m.name for m in found]
+    for m in found:
+        if m.replaces is not None and (m.replaces not in names
+                                       or names.index(m.replaces) >= names.index(m.name)):
+            raise MigrationError(f"{m.name}: replaces {m.replaces}, which is not an earlier file here",
+                                 field=m.name)
+    if len({m.replaces for m in found if m.replaces}) != sum(1 for m in found if m.replaces):
+        raise MigrationError("two files replace the same migration")
     return found
+
+
+def plan(migrations: list[Migration], done: dict[str, str]) -> list[Migration]:
+    """The files to apply, in order, on a database that has applied ``done`` ({name: checksum}):
+    each pending file in name order, except that a file another one replaces is taken by its
+    replacement at its own position (or skipped, when the replacement is applied already).
+    An applied file whose checksum changed is refused."""
+    by_replaced = {m.replaces: m for m in migrations if m.replaces}
+    taken: set[str] = set(done)
+    todo: list[Migration] = []
+    for m in migrations:
+        if m.name in done:
+            if done[m.name] != m.checksum:
+                raise MigrationError(
+                    f"{m.name}: was edited after it was applied (checksum differs); "
+                    "add a new migration instead", field=m.name)
+            continue
+        stand_in = by_replaced.get(m.name)
+        chosen = stand_in if stand_in is not None else m
+        if chosen.name in taken:
+            continue
+        taken.add(chosen.name)
+        todo.append(chosen)
+    return todo
 
 
 async def apply(dsn: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
@@ -64,13 +118,7 @@ async def apply(dsn: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
             " applied_at timestamptz NOT NULL DEFAULT now())")
         done = {r["name"]: r["checksum"] for r in
                 await conn.fetch("SELECT name, checksum FROM public.medium_migrations")}
-        for m in migrations:
-            if m.name in done:
-                if done[m.name] != m.checksum:
-                    raise MigrationError(
-                        f"{m.name}: was edited after it was applied (checksum differs); "
-                        "add a new migration instead", field=m.name)
-                continue
+        for m in plan(migrations, done):
             try:
                 async with conn.transaction():
                     await conn.execute(m.sql)

@@ -182,13 +182,18 @@ class Installed:
     characters: list[InstalledCharacter] = field(default_factory=list)
 
 
+def _email(name: str, user_id: uuid.UUID) -> str:
+    """A user's address, unique per user: Supabase's auth.users allows one user per email."""
+    return f"{name}+{user_id.hex}@medium.local"
+
+
 async def install(st: Store, sc: Scenario, *, gm_name: str = "gm", actors_always: bool = False,
                   frame_name: str | None = None) -> Installed:
     """Create the frame, affiliations, characters, one user per player and a GM, in ONE
     transaction. Users get fresh ids, so loading a file twice creates two independent frames."""
     gm_id = uuid.uuid4()
     async with st.transaction() as conn:
-        await st.insert_user(conn, gm_id, f"{gm_name}@medium.local", {"name": gm_name, "role": "gm"})
+        await st.insert_user(conn, gm_id, _email(gm_name, gm_id), {"name": gm_name, "role": "gm"})
         frame = await st.insert_frame(
             conn, name=frame_name or sc.name, mode=sc.mode, world=sc.world, scenario=sc.scenario,
             pscale_windows={str(k): v for k, v in sc.pscale_windows.items()}, perceive=sc.perceive,
@@ -208,7 +213,7 @@ async def install(st: Store, sc: Scenario, *, gm_name: str = "gm", actors_always
             user_id = None
             if ch.player:
                 user_id = uuid.uuid4()
-                await st.insert_user(conn, user_id, f"{ch.player}@medium.local", {"name": ch.player})
+                await st.insert_user(conn, user_id, _email(ch.player, user_id), {"name": ch.player})
                 await st.insert_member(conn, frame_id, user_id, "player")
             handle = make_handle(ch.name, taken)
             row = await st.insert_character(

@@ -227,14 +227,24 @@ class ApiStore(Store):
                             content: str, refined_text: str | None, pscale: int, timer_duration: float,
                             interruptive: bool, interrupt_targets: list[UUID], soft_source: str,
                             soft_note: str | None) -> LiquidEntry | None:
-        row = await self._fetchrow("api_update_liquid", frame_id, liquid_id, content, refined_text, pscale,
-                                  timer_duration, interruptive, interrupt_targets, soft_source,
-                                  soft_note, conn=conn)
+        """Edit a draft: its text as ``conn``'s reader (RLS: its own character, still a draft),
+        then its new analysis as the service. None when the caller may not edit it."""
+        if await self._fetchval("api_update_liquid_text", frame_id, liquid_id, content, conn=conn) is None:
+            return None
+        async with conn.as_service():
+            row = await self._fetchrow("set_liquid_analysis", frame_id, liquid_id, refined_text, pscale,
+                                      timer_duration, interruptive, interrupt_targets, soft_source,
+                                      soft_note, None, conn=conn)
         return _model(LiquidEntry, row) if row else None
 
     async def withdraw_liquid(self, conn: Connection, frame_id: UUID, liquid_id: UUID
                               ) -> LiquidEntry | None:
-        row = await self._fetchrow("api_withdraw_liquid", frame_id, liquid_id, conn=conn)
+        """Withdraw a draft: locked as ``conn``'s reader (RLS: one it may edit), its status then
+        written by the service (status is not a player's column). None when it may not."""
+        if await self._fetchval("api_lock_draft", frame_id, liquid_id, conn=conn) is None:
+            return None
+        async with conn.as_service():
+            row = await self._fetchrow("api_withdraw_liquid", frame_id, liquid_id, conn=conn)
         return _model(LiquidEntry, row) if row else None
 
     async def intent(self, frame_id: UUID, viewer: UUID) -> list[dict[str, Any]]:
@@ -270,6 +280,8 @@ class ApiStore(Store):
     async def rows_by_ids(self, kind: str, frame_id: UUID, ids: list[UUID], *,
                           conn: Connection | None = None) -> list[Row]:
         query, cls = _BY_IDS[kind]
+        if kind == "narrative" and conn is not None and conn.user_id is not None:
+            query = "solid_by_ids_as_user"  # a player may not read the directive column
         return [_model(cls, r) for r in await self._fetch(query, frame_id, ids, conn=conn)]
 
     async def frames_seq(self, frame_ids: list[UUID]) -> dict[UUID, int]:

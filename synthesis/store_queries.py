@@ -131,12 +131,28 @@ class Queries:
                             interrupt_targets: list[UUID], soft_source: str,
                             soft_note: str | None, now: datetime, client_key: str | None = None
                             ) -> LiquidEntry | None:
-        """The new row; None when ``client_key`` was already used for this character."""
-        row = await self._fetchrow(
-            "insert_liquid", frame_id, character_id, user_id, content, refined_text, pscale,
-            timer_duration, interruptive, interrupt_targets, soft_source, soft_note, now, client_key,
-            conn=conn)
-        return _model(LiquidEntry, row) if row else None
+        """The new row; None when ``client_key`` was already used for this character.
+
+        In an ``as_user`` transaction the player writes only the draft (RLS and column
+        privileges decide; ``user_id`` is the JWT's, whatever is passed), then the service
+        writes this soft analysis and ``now`` onto it in the same transaction."""
+        if conn.user_id is None:
+            row = await self._fetchrow(
+                "insert_liquid", frame_id, character_id, user_id, content, refined_text, pscale,
+                timer_duration, interruptive, interrupt_targets, soft_source, soft_note, now,
+                client_key, conn=conn)
+            return _model(LiquidEntry, row) if row else None
+        liquid_id = await self._fetchval("insert_liquid_draft", frame_id, character_id, content,
+                                         client_key, conn=conn)
+        if liquid_id is None:
+            return None
+        async with conn.as_service():
+            row = await self._fetchrow(
+                "set_liquid_analysis", frame_id, liquid_id, refined_text, pscale, timer_duration,
+                interruptive, interrupt_targets, soft_source, soft_note, now, conn=conn)
+        if row is None:  # inserted by this transaction a statement ago: no one else can see it
+            raise RuntimeError("liquid insert: the new draft is not a draft")
+        return _model(LiquidEntry, row)
 
     async def find_liquid_by_key(self, conn: Tx, frame_id: UUID, character_id: UUID,
                                  client_key: str) -> LiquidEntry | None:
@@ -271,7 +287,10 @@ class Queries:
 
     async def solids(self, frame_id: UUID, *, since: int = 0, limit: int = 1000,
                      conn: Tx | None = None) -> list[SolidRow]:
-        rows = await self._fetch("list_solid", frame_id, since, limit, conn=conn)
+        """Solids after ``since``. In an ``as_user`` transaction (RLS) without the directive,
+        which players may not read (it is ``""`` then)."""
+        name = "list_solid_as_user" if conn is not None and conn.user_id is not None else "list_solid"
+        rows = await self._fetch(name, frame_id, since, limit, conn=conn)
         return [_model(SolidRow, r) for r in rows]
 
     async def character_solid(self, frame_id: UUID, character_id: UUID) -> list[SolidRow]:

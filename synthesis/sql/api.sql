@@ -109,16 +109,21 @@ RETURNING *;
 -- as user: my characters' liquid (GM: all), oldest first.
 SELECT * FROM public.liquid WHERE frame_id = $1 ORDER BY submitted_at, id LIMIT $2;
 
--- name: api_update_liquid
--- as user: edit before commit (RLS: own character, status submitted).
-UPDATE public.liquid
-   SET content = $3, refined_text = $4, pscale = $5, timer_duration = $6, interruptive = $7,
-       interrupt_targets = $8, soft_source = $9, soft_note = $10
+-- name: api_update_liquid_text
+-- as user: edit a draft's text (RLS: own character, status submitted; content is the only
+-- column a player may update). The service then writes its analysis (set_liquid_analysis).
+UPDATE public.liquid SET content = $3
  WHERE frame_id = $1 AND id = $2 AND status = 'submitted'
-RETURNING *;
+RETURNING id;
+
+-- name: api_lock_draft
+-- as user: lock a draft the caller may edit (FOR UPDATE passes the UPDATE policy: own
+-- character, status submitted), before the service withdraws it.
+SELECT id FROM public.liquid WHERE frame_id = $1 AND id = $2 AND status = 'submitted' FOR UPDATE;
 
 -- name: api_withdraw_liquid
--- as user: withdraw before commit. The row stays, as history, with status 'withdrawn'.
+-- Withdraw before commit (as the service, after api_lock_draft). The row stays, as history,
+-- with status 'withdrawn'.
 UPDATE public.liquid SET status = 'withdrawn'
  WHERE frame_id = $1 AND id = $2 AND status = 'submitted'
 RETURNING *;

@@ -61,12 +61,31 @@ SELECT role FROM public.frame_members WHERE frame_id = $1 AND user_id = $2;
 SELECT user_id, role FROM public.frame_members WHERE frame_id = $1;
 
 -- name: insert_liquid
+-- The service's insert (NPC actors, `medium submit` without a user): every field given.
 -- No row back: the client_key ($13) was used already (a retried submit); see find_liquid_by_key.
 INSERT INTO public.liquid (frame_id, character_id, user_id, content, refined_text, pscale,
                            timer_duration, interruptive, interrupt_targets, soft_source, soft_note,
                            submitted_at, client_key)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 ON CONFLICT (frame_id, character_id, client_key) WHERE client_key IS NOT NULL DO NOTHING
+RETURNING *;
+
+-- name: insert_liquid_draft
+-- As the player (RLS: its own character): only the columns a player may write; the trigger
+-- liquid_server_fields sets the rest. No row back: the client_key ($4) was used already.
+INSERT INTO public.liquid (frame_id, character_id, content, client_key)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (frame_id, character_id, client_key) WHERE client_key IS NOT NULL DO NOTHING
+RETURNING id;
+
+-- name: set_liquid_analysis
+-- As the service, after the player's RLS-checked write in the same transaction: the soft
+-- analysis of a draft's text, and ($10, when given) its submission time on the API's clock.
+UPDATE public.liquid
+   SET refined_text = $3, pscale = $4, timer_duration = $5, interruptive = $6,
+       interrupt_targets = $7, soft_source = $8, soft_note = $9,
+       submitted_at = coalesce($10, submitted_at)
+ WHERE frame_id = $1 AND id = $2 AND status = 'submitted'
 RETURNING *;
 
 -- name: find_liquid_by_key
@@ -224,6 +243,14 @@ SELECT * FROM public.outcomes WHERE frame_id = $1 AND id = ANY($2::uuid[]) ORDER
 -- name: solid_by_ids
 SELECT * FROM public.solid WHERE frame_id = $1 AND id = ANY($2::uuid[]) ORDER BY seq;
 
+-- name: solid_by_ids_as_user
+-- As a player: every column but the directive, which is not granted to authenticated.
+SELECT id, frame_id, window_id, seq, character_id, user_id, narrative, outcome_ids,
+       source_liquid_ids, participant_user_ids, trigger_mode, synthesis_pscale, face,
+       incorporated_through, game_clock, model, narrator, summarised, prompt_tokens,
+       completion_tokens, llm_ms, created_at
+FROM public.solid WHERE frame_id = $1 AND id = ANY($2::uuid[]) ORDER BY seq;
+
 -- name: windows_by_ids
 SELECT * FROM public.windows WHERE frame_id = $1 AND id = ANY($2::uuid[]);
 
@@ -235,6 +262,14 @@ SELECT * FROM public.outcomes WHERE frame_id = $1 AND seq > $2 ORDER BY seq LIMI
 
 -- name: list_solid
 SELECT * FROM public.solid WHERE frame_id = $1 AND seq > $2 ORDER BY seq LIMIT $3;
+
+-- name: list_solid_as_user
+-- As a player: every column but the directive (see solid_by_ids_as_user).
+SELECT id, frame_id, window_id, seq, character_id, user_id, narrative, outcome_ids,
+       source_liquid_ids, participant_user_ids, trigger_mode, synthesis_pscale, face,
+       incorporated_through, game_clock, model, narrator, summarised, prompt_tokens,
+       completion_tokens, llm_ms, created_at
+FROM public.solid WHERE frame_id = $1 AND seq > $2 ORDER BY seq LIMIT $3;
 
 -- name: character_solid
 SELECT * FROM public.solid WHERE frame_id = $1 AND character_id = $2 ORDER BY seq;

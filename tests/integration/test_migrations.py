@@ -8,10 +8,15 @@ import pytest
 from synthesis import migrations, store
 from synthesis.errors import MigrationError
 
+OLD_SHIM = "20261121000000_supabase_shim.sql"
+SHIM_V2 = "20261203001000_supabase_shim_v2.sql"
+
 
 async def test_apply_to_empty_then_reapply_is_noop(empty_db_url: str) -> None:
     first = await migrations.apply(empty_db_url)
-    assert first == [m.name for m in migrations.discover()]
+    names = [m.name for m in migrations.discover()]
+    # The replacement shim applies in the old one's place; the old one never runs here.
+    assert first == [SHIM_V2] + [n for n in names if n not in (OLD_SHIM, SHIM_V2)]
     assert await migrations.apply(empty_db_url) == []
     conn = await store.connect(empty_db_url)
     try:
@@ -31,6 +36,44 @@ async def test_edited_applied_file_is_refused(empty_db_url: str, tmp_path: Path)
         await migrations.apply(empty_db_url, d)
     assert victim.name in str(err.value)
     assert "edited" in str(err.value)
+
+
+async def test_a_database_that_ran_the_old_shim_runs_its_replacement_in_turn(
+        empty_db_url: str, tmp_path: Path) -> None:
+    """The upgrade of an existing plain-Postgres database: the old shim and everything up to
+    the replacement were applied; the replacement then runs in its own turn, idempotently."""
+    d = tmp_path / "migrations"
+    d.mkdir()
+    names = [m.name for m in migrations.discover()]
+    before = names[:names.index(SHIM_V2)]
+    for n in before:
+        shutil.copy(migrations.MIGRATIONS_DIR / n, d / n)
+    assert await migrations.apply(empty_db_url, d) == before
+    assert await migrations.apply(empty_db_url) == names[len(before):]
+    assert await migrations.apply(empty_db_url) == []
+
+
+async def test_replaces_must_name_an_earlier_file(tmp_path: Path) -> None:
+    (tmp_path / "20260101000000_a.sql").write_text("SELECT 1;")
+    (tmp_path / "20260101000001_b.sql").write_text("-- replaces: 20260101000002_c.sql\nSELECT 1;")
+    (tmp_path / "20260101000002_c.sql").write_text("SELECT 1;")
+    with pytest.raises(MigrationError) as err:
+        migrations.discover(tmp_path)
+    assert "20260101000001_b.sql" in str(err.value)
+
+
+def test_plan_takes_the_replacement_at_the_replaced_position(tmp_path: Path) -> None:
+    (tmp_path / "20260101000000_a.sql").write_text("SELECT 1;")
+    (tmp_path / "20260101000001_b.sql").write_text("SELECT 1;")
+    (tmp_path / "20260101000002_c.sql").write_text("-- why\n-- replaces: 20260101000000_a.sql\nSELECT 1;")
+    found = migrations.discover(tmp_path)
+    sums = {m.name: m.checksum for m in found}
+    assert [m.name for m in migrations.plan(found, {})] == ["20260101000002_c.sql", "20260101000001_b.sql"]
+    applied_old = {"20260101000000_a.sql": sums["20260101000000_a.sql"]}
+    assert [m.name for m in migrations.plan(found, applied_old)] == ["20260101000001_b.sql",
+                                                                      "20260101000002_c.sql"]
+    assert migrations.plan(found, {"20260101000002_c.sql": sums["20260101000002_c.sql"],
+                                   "20260101000001_b.sql": sums["20260101000001_b.sql"]}) == []
 
 
 async def test_bad_file_name_is_refused(tmp_path: Path) -> None:

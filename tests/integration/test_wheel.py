@@ -69,7 +69,7 @@ def test_the_wheel_migrates_an_empty_database_and_serves_the_client(
         venv: Path, empty_db_url: str, tmp_path: Path) -> None:
     medium = venv / "bin" / "medium"
     out = ok(run(medium, "migrate", "--database-url", empty_db_url, cwd=tmp_path))
-    for m in migrations.discover():
+    for m in migrations.plan(migrations.discover(), {}):  # a replaced file is not applied
         assert f"applied {m.name}" in out
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV"}}
