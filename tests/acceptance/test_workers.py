@@ -81,7 +81,7 @@ async def test_failing_llm_nothing_lost(st: store.Store, db_url: str, tmp_path: 
     # Failed windows are retryable (the GM's retry): a healthy narrator then finishes them.
     api = store_api.ApiStore(st.pool)
     for r in failed:
-        async with api.as_service() as tx:
+        async with api.transaction() as tx:
             assert await api.retry_window(tx, r["frame_id"], r["id"], harness.SystemClock().now())
     with harness.workers(db_url, tmp_path, 1, environ=harness.env(MEDIUM_TIME_SCALE=TIME_SCALE),
                          extra=["--burst"]) as procs:
