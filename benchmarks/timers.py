@@ -101,7 +101,7 @@ async def run(dsn: str, *, engines: list[str] | None = None, spread_n: int = 100
                     res = (await run_medium(dsn, workload, settings=TUNED if name == "medium" else STOCK)).to_dict()
                 else:
                     res = (await peers.PEERS[name](dsn, workload)).to_dict()
-            except Exception as exc:
+            except Exception as exc:  # report and go on with the others
                 res = {"n": workload.n, "fired": 0, "duplicates": 0, "missing": workload.n,
                        "lateness_ms": {"p50": None, "p90": None, "p99": None, "max": None},
                        "drain_ms": None, "note": f"error: {exc!r}"}

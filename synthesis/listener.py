@@ -99,7 +99,7 @@ class Listener:
                 await self._until_lost(conn, lost)
                 log.warning(f"{self.name} listener lost", extra={
                     "action": f"{self.name}_listener_lost", "channel": self.channel})
-            except Exception as exc:
+            except Exception as exc:  # any failure: reconnect with backoff
                 log.warning(f"{self.name} listener failed", extra={
                     "action": f"{self.name}_listen_failed", "channel": self.channel, "error": str(exc)})
             finally:
@@ -117,7 +117,7 @@ class Listener:
         """The health check: the connection answers ``SELECT 1`` within ``health_seconds``."""
         try:
             await asyncio.wait_for(conn.execute("SELECT 1"), timeout=self.health_seconds)
-        except Exception:
+        except Exception:  # any failure means reconnect
             return False
         return True
 
@@ -143,5 +143,5 @@ async def _close(conn: Any) -> None:
     except asyncio.CancelledError:
         conn.terminate()
         raise
-    except Exception:
+    except Exception:  # closing is best effort; never leave it half open
         conn.terminate()

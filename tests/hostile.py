@@ -103,7 +103,7 @@ class HostileServer:
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
+            def do_POST(self) -> None:  # the stdlib's name
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
                 msgs = body.get("messages") or []
                 prompt = "\n".join(str(m.get("content", "")) for m in msgs if m.get("role") == "user")
@@ -129,7 +129,7 @@ class HostileServer:
                 self.end_headers()
                 self.wfile.write(payload)
 
-            def log_message(self, format: str, *args: Any) -> None:
+            def log_message(self, format: str, *args: Any) -> None:  # stdlib signature
                 pass
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -63,7 +63,7 @@ class Actors:
                     await store.ping(conn)  # still leader (connection alive)?
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:
+            except Exception as exc:  # reconnect and re-elect
                 log.warning("actor leadership lost", extra={"action": "actor_reconnect", "error": str(exc)})
                 await asyncio.sleep(1.0)
             finally:

@@ -172,7 +172,7 @@ class Worker:
                 claimed = await self._claim_pass()
                 next_due = None if claimed else await self.st.next_due()
                 failures = 0
-            except Exception as exc:
+            except Exception as exc:  # one bad pass must not end the worker
                 failures += 1
                 delay = min(5.0, 0.1 * 2 ** failures)
                 known = isinstance(exc, MediumError)  # unavailable, or a translated database error
@@ -276,7 +276,7 @@ class Worker:
             self.stats.synthesis_ms.append((time.perf_counter() - t0) * 1000)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # any failure is recorded on the window
             await self._failed_attempt(w, exc)
         finally:
             self.in_flight.pop(w.id, None)
@@ -317,7 +317,7 @@ class Worker:
             try:
                 kept = await self.st.heartbeat(ids, self.clock.now(), self.lease_seconds, self.worker_id,
                                                session=self.session)
-            except Exception as exc:
+            except Exception as exc:  # the next beat retries; leases are long enough
                 log.warning("heartbeat failed", extra={"action": "heartbeat_failed", "error": str(exc)})
                 continue
             lost = set(ids) - set(kept) - {i for i in ids if i not in self.in_flight}

@@ -183,7 +183,7 @@ class Driver:
             try:
                 busy = {w.character_id for w in await self.st.open_windows(self.frame_id)
                         if w.status == "open"}
-            except Exception as exc:
+            except Exception as exc:  # the database may be restarting
                 self.errors.append(str(exc))
                 await asyncio.sleep(0.2)
                 continue

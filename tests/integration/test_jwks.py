@@ -42,7 +42,7 @@ class JwksServer:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
+            def do_GET(self) -> None:  # http.server's name
                 outer.hits += 1
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")

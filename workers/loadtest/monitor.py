@@ -37,7 +37,7 @@ class Monitor:
         self.clients = clients
         try:
             progress = await st.run_progress(self.frame_ids)
-        except Exception:
+        except Exception:  # the display must not stop the run
             self.db_errors += 1
             return None
         s = Sample(time.time() - self.started, progress.model_dump(), clients)
