@@ -9,7 +9,8 @@ timer is waited for; only the model's own time is real.
 
 `first_token_ms` runs from a window's due time (the moment in-fiction time jumps to it,
 before the claim) to the first narrative chunk the synthesis streams (`on_delta`); a reply
-that does not stream (JSON mode) counts at its end, when its narrative can first be read.
+that does not stream (an adapter or server that answers in one body) counts at its end, when
+its narrative can first be read.
 `streamed_windows` says how many did stream.
 """
 
@@ -111,7 +112,7 @@ async def _drain(st: store.Store, registry: Registry, now: datetime, tally: Tall
         else:
             tally.repaired += 1
         tally.latency_ms.append(result.timings["llm"] * 1000)
-        # Nothing streamed (a JSON-mode reply): the narrative reaches its reader with the reply.
+        # Nothing streamed (a server that answers in one body): the narrative arrives with the reply.
         tally.first_token_ms.append(((first[0] if first else time.perf_counter()) - closed) * 1000)
         tally.streamed += bool(first)
         note(f"  window {tally.windows}: {w.trigger_mode}, {result.timings['llm']:.1f} s"
