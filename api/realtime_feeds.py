@@ -107,6 +107,13 @@ class Feeds:
         client = Client(ws, frame_id, user_id, role, asyncio.Queue(self.queue_size), sent=since)
         await self._register(client)
         try:
+            # A removal committed between the route's check and the registration above found no
+            # client to close: ask again now that later removals will find it.
+            role_now = (await self.st.member_roles(frame_id)).get(user_id)
+            if role_now is None:
+                await ws.close(code=CLOSE_NOT_MEMBER, reason="no longer a member of this frame")
+                return
+            client.role = role_now
             await self._catch_up(client)
             sender = asyncio.create_task(self._send_live(client))
             receiver = asyncio.create_task(_until_disconnect(ws))
