@@ -134,15 +134,17 @@ class OpenAIAdapter:
                 bounded = schemas.clamped_schema(json_schema)
                 body["response_format"] = {"type": "json_object", "schema": bounded}
             max_tokens = max(max_tokens, schemas.token_bound(bounded))
+        # Sent as a raw body field: the SDK's typed `response_format` has no `schema` key for
+        # the json_object form, and both forms are plain JSON on the wire.
+        request: dict[str, Any] = {
+            "model": model, "messages": _to_openai_messages(messages), "temperature": temperature,
+            "max_tokens": max_tokens if use_legacy_cap else openai.omit,
+            "max_completion_tokens": openai.omit if use_legacy_cap else max_tokens,
+            "extra_body": body or None}
         try:
             if sink is not None:
                 chunks = await self._client.chat.completions.create(
-                    model=model,
-                    messages=_to_openai_messages(messages),
-                    temperature=temperature,
-                    max_tokens=max_tokens if use_legacy_cap else openai.omit,
-                    max_completion_tokens=openai.omit if use_legacy_cap else max_tokens,
-                    extra_body=body or None,
+                    **request,
                     stream=True,
                     stream_options={"include_usage": True} if self.stream_usage else openai.omit,
                 )
@@ -153,16 +155,7 @@ class OpenAIAdapter:
                         sink(done.text)
                         return done
                     return await _collect(chunks, sink, provider=self.provider, requested_model=model)
-            response = await self._client.chat.completions.create(
-                model=model,
-                messages=_to_openai_messages(messages),
-                temperature=temperature,
-                max_tokens=max_tokens if use_legacy_cap else openai.omit,
-                max_completion_tokens=openai.omit if use_legacy_cap else max_tokens,
-                # Sent as a raw body field: the SDK's typed `response_format` has no `schema`
-                # key for the json_object form, and both forms are plain JSON on the wire.
-                extra_body=body or None,
-            )
+            response = await self._client.chat.completions.create(**request)
         except openai.OpenAIError as exc:
             raise llm_errors.translate(exc, _SDK_ERRORS, provider=self.provider, model=model) from exc
         except json.JSONDecodeError as exc:
