@@ -173,8 +173,11 @@ def character_of(doc: dict[str, Any], character_id: UUID) -> Character:
 
 
 async def preview(st: Store, registry: Registry, frame_id: UUID, character_id: UUID) -> str:
-    """The directive this character's Medium would send if it woke now."""
-    inp, doc = await prepare(st, frame_id, None, character_id=character_id)
+    """The directive this character's Medium would send if it woke now: for the open window that
+    holds its committed liquid when there is one (in shared mode, the frame-level window it
+    joined, whoever opened it), else as a window of its own."""
+    window_id = await st.open_window_of(frame_id, character_id)
+    inp, doc = await prepare(st, frame_id, window_id, character_id=character_id)
     await registry.refresh(st)
     llm, _, _ = registry.medium(character_of(doc, character_id).model)
     return compile_.directive_text(

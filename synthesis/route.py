@@ -346,7 +346,7 @@ def plan(snapshot: RouteSnapshot, result: MediumResult, now: datetime, *,
     resolve = snapshot.committed.get(w.id, ())
     for liquid_id in resolve:
         events.add("liquid", liquid_id, snapshot.audience(snapshot.liquid_owner.get(liquid_id, me)))
-    events.add("timer", w.id, private)
+    events.add("timer", w.id, None if w.scope == "frame" else private)  # frame-level: every member's
 
     cancel: list[UUID] = []
     opened: list[NewWindow] = []
