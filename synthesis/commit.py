@@ -10,7 +10,8 @@ from typing import Any
 from uuid import UUID
 
 from synthesis.errors import Conflict, NotFound
-from synthesis.route import Event, jsonable, new_id
+from synthesis.jsonsafe import jsonable
+from synthesis.route import Event, new_id
 from synthesis.timing import OpenWindowRef, commit_decision
 
 

@@ -112,3 +112,19 @@ async def test_timer_bench_runs_medium_tuned_and_stock() -> None:
     assert "concurrency 10000, claim batch 5000 " in out["burst"]["medium"]["note"]
     with pytest.raises(ValueError, match="unknown engines"):
         await timers.run(DSN, engines=["medium", "celery"], progress=lambda _m: None)
+
+
+async def test_throughput_bench_counts_stages_and_the_insert_baseline() -> None:
+    from benchmarks import throughput
+
+    base = await throughput.baseline(DSN, n=50)
+    assert base["rows"] == 50
+    assert base["insert_rows_per_s"] > 0
+    for narrator in throughput.NARRATORS:
+        doc = await throughput.stage_cpu(DSN, narrator, 12)
+        assert doc["windows"] == 12, doc
+        per = doc["stages_cpu_ms"]
+        assert set(throughput.stages.ORDER) <= set(per)
+        # every stage of a synthesis ran and was charged (claim to apply, the narrator included)
+        assert all(per[name] > 0 for name in ("claim", "gather", "compile", "parse", "apply")), per
+        assert doc["cpu_ms_per_synthesis"] >= sum(v for k, v in per.items() if k != "other") - 1e-3

@@ -57,14 +57,32 @@ def bench_throughput(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     database_url: DatabaseOpt = None,
     windows: Annotated[int, typer.Option(min=10)] = 1000,
+    narrator: Annotated[str, typer.Option(
+        help="Comma-separated narrators: canned (a precomputed reply: only the product's own "
+             "cost) and/or scripted.")] = "canned,scripted",
+    processes: Annotated[str, typer.Option(help="Comma-separated worker process counts.")] = "1,2,4",
+    stage_windows: Annotated[int, typer.Option(min=10, help="Syntheses in the serial per-stage CPU run.")] = 300,
 ) -> None:
-    """Syntheses per second at 1, 2 and 4 worker processes (zero-latency scripted narrator),
-    and database round trips per synthesis."""
+    """Syntheses per second at 1, 2 and 4 worker processes per narrator, CPU per synthesis by
+    stage, database round trips per synthesis, and the single-row INSERT baseline beside them."""
     from benchmarks import throughput
 
+    names = tuple(x.strip() for x in narrator.split(",") if x.strip())
+    bad = [x for x in names if x not in throughput.NARRATORS]
+    if bad or not names:
+        raise typer.BadParameter(f"unknown narrator {', '.join(bad) or '(none)'}; use "
+                                 f"{' or '.join(throughput.NARRATORS)}", param_hint="--narrator")
+    try:
+        counts = tuple(int(x) for x in processes.split(","))
+    except ValueError:
+        raise typer.BadParameter(f"{processes!r} is not a comma-separated list of integers",
+                                 param_hint="--processes") from None
+    if not counts or min(counts) < 1:
+        raise typer.BadParameter("process counts must be at least 1", param_hint="--processes")
     settings = Settings()
     with _bench_dsn(settings, database_url) as url:
-        doc = run(throughput.run(url, n=windows, progress=lambda m: console.print(m)))
+        doc = run(throughput.run(url, n=windows, narrators=names, worker_counts=counts,
+                                 stage_windows=stage_windows, progress=lambda m: console.print(m)))
     sys.stdout.write(json.dumps(doc, indent=None if as_json else 2) + "\n")
 
 
