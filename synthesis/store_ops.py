@@ -84,6 +84,8 @@ class RunLiquid(Row):
     user_id: str | None
     status: str
     committed_at: float | None
+    soft_source: str = "fallback"
+    soft_note: str | None = None
 
 
 class DrainStatus(Row):

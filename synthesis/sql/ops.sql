@@ -56,7 +56,7 @@ FROM public.outcomes WHERE frame_id = ANY($1::uuid[]);
 
 -- name: ops_liquid
 SELECT frame_id::text, id::text, window_id::text, character_id::text, user_id::text, status,
-       extract(epoch FROM committed_at)::float8 AS committed_at
+       extract(epoch FROM committed_at)::float8 AS committed_at, soft_source, soft_note
 FROM public.liquid WHERE frame_id = ANY($1::uuid[]);
 
 -- name: ops_pause_actors

@@ -256,3 +256,12 @@ def test_a_delta_of_someone_elses_narrative_breaks_isolation() -> None:
     assert doc["invariants"]["isolation"] == "FAIL"
     assert doc["counts"]["misdelivered"] == 1
     assert doc["first_token_ms"]["p50"] is None
+
+
+def test_realtime_pacing_thinks_20_to_40_seconds_between_actions() -> None:
+    p = Player(api="http://x", frame_id=F, character_id=A, user_id=UA, name="a", token="t", actions=[],
+               seed=3, think_median=2.0, think_uniform=(20.0, 40.0))
+    times = [p.think_time() for _ in range(500)]
+    assert min(times) >= 20.0
+    assert max(times) <= 40.0
+    assert max(times) - min(times) > 15  # spread over the range, not one value
