@@ -114,6 +114,8 @@ class FramePublic(BaseModel):
     event_seq: int = Field(description="the frame's latest realtime cursor")
     my_role: Literal["gm", "player"]
     narrator: str
+    paused: bool = Field(False, description="paused by the GM: the clock and every window are frozen")
+    paused_at: datetime | None = None
 
 
 class MemberCreate(Input):
@@ -281,7 +283,9 @@ class OutcomePublic(BaseModel):
     frame_id: UUID
     seq: int
     window_id: UUID
-    source_character_id: UUID
+    source_character_id: UUID | None
+    source: Literal["character", "gm"] = "character"
+    narration: str | None = Field(None, description="the GM's text (source gm)")
     actions_resolved: list[dict[str, Any]]
     world_facts: list[str]
     characters_involved: list[UUID]
@@ -332,6 +336,7 @@ class TimerPublic(BaseModel):
     last_error: str | None
     attempts: int
     completed_at: datetime | None
+    paused: bool = Field(False, description="frozen: its frame is paused")
 
 
 # --- serializers -----------------------------------------------------------------------------
@@ -344,7 +349,8 @@ def frame_public(f: Frame, *, role: str, narrator: str) -> FramePublic:
         outcome_mode=f.outcome_mode,
         clock_seconds=f.clock_seconds,
         clock=format_game_clock(f.clock_seconds), event_seq=f.event_seq,
-        my_role="gm" if role == "gm" else "player", narrator=narrator)
+        my_role="gm" if role == "gm" else "player", narrator=narrator,
+        paused=f.paused_at is not None, paused_at=f.paused_at)
 
 
 def character_public(c: Character, *, affiliations: list[str], internal: str | None) -> CharacterPublic:
@@ -369,7 +375,11 @@ def narrative_public(s: SolidRow) -> NarrativePublic:
 
 
 def timer_public(w: Window, now: datetime) -> TimerPublic:
-    remaining = max(0.0, (w.due_at - now).total_seconds()) if w.status == "open" else 0.0
+    remaining = 0.0
+    if w.status == "open":  # frozen while the frame is paused (synthesis/pacing.py)
+        remaining = w.paused_remaining if w.paused_remaining is not None else max(
+            0.0, (w.due_at - now).total_seconds())
     return TimerPublic.model_validate({
         **w.model_dump(), "remaining_seconds": round(remaining, 3),
+        "paused": w.paused_remaining is not None,
         "duration_seconds": round((w.due_at - w.opened_at).total_seconds(), 3)})

@@ -13,7 +13,8 @@ from typing import Any
 from uuid import UUID
 
 from synthesis import errors
-from synthesis.store import Connection, Store
+from synthesis.store import Connection
+from synthesis.store_gm import GmStore
 from synthesis.store_queries import _model
 from synthesis.types import (
     Affiliation,
@@ -21,6 +22,7 @@ from synthesis.types import (
     Frame,
     LiquidEntry,
     Membership,
+    OocMessage,
     OutcomeRow,
     Row,
     SolidRow,
@@ -37,8 +39,9 @@ def _rows(records: Sequence[Any]) -> list[dict[str, Any]]:
     return [dict(r) for r in records]
 
 
-class ApiStore(Store):
-    """``Store`` plus the reads and writes the HTTP API and the realtime gateway need."""
+class ApiStore(GmStore):
+    """``Store`` (and the GM's controls, ``GmStore``) plus the reads and writes the HTTP API and
+    the realtime gateway need."""
 
     async def ping(self) -> None:
         await self._fetchval("api_ping")
@@ -322,4 +325,5 @@ _BY_IDS: dict[str, tuple[str, type[Row]]] = {
     "narrative": ("solid_by_ids", SolidRow),
     "timer": ("windows_by_ids", Window),
     "liquid": ("liquid_by_ids", LiquidEntry),
+    "ooc": ("ooc_by_ids", OocMessage),
 }
