@@ -37,6 +37,8 @@ class PaceSnapshot:
     paused_at: datetime | None
     windows: Sequence[Window]  # the frame's open windows
     users: Mapping[UUID, UUID | None]  # character id -> its user (None: an NPC)
+    clock_seconds: int = 0  # the frame clock (GM narration is dated by it)
+    perceive_seconds: float | None = None  # the frame's perceive window, before the time scale
 
     def audience(self, character_id: UUID) -> tuple[UUID, ...]:
         user = self.users.get(character_id)

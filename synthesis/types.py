@@ -249,11 +249,12 @@ class ActionView(BaseModel):
 class OutcomeView(BaseModel):
     outcome_id: UUID
     seq: int
-    source_handle: str
+    source_handle: str  # "gm": the GM's narration
     actions: list[dict[str, str]]  # {handle, action, result}
     world_facts: list[str]
     interrupts: list[dict[str, str]]  # {target, reason}
     game_clock: int
+    narration: str = ""  # the GM's text (an outcome with source gm)
 
 
 class PersonView(BaseModel):

@@ -70,3 +70,28 @@ async def test_pause_and_resume_arrive_live_by_audience(db_url: str) -> None:
         assert paused["data"]["paused"] is True
         for reader in readers.values():
             await reader.close()
+
+
+async def test_gm_narration_arrives_live_to_every_member_and_its_timers_to_their_owners(db_url: str) -> None:
+    async with live_app(db_url) as (app, base, _clock):
+        st = app.state.store
+        cast = await cast_of(st)
+        alda, brix = cast.users["Alda"], cast.users["Brix"]
+        assert alda
+        assert brix
+        readers = {u: Reader(await connect(ws_url(base, cast.frame_id, u))) for u in (alda, brix, cast.gm)}
+        async with httpx.AsyncClient(base_url=base) as http:
+            resp = await http.post(f"/frames/{cast.frame_id}/narrate", headers=bearer(cast.gm), json={
+                "text": "Thunder", "characters_involved": [str(cast.ids["Brix"]), str(cast.ids["Zed"])]})
+            assert resp.status_code == 201, resp.text
+        for user, reader in readers.items():
+            msgs = await until(reader, lambda m: m["type"] == "outcome")
+            await asyncio.sleep(0.2)  # nothing more may arrive
+            [outcome] = [m for m in reader.messages if m["type"] == "outcome"]
+            assert (outcome["data"]["source"], outcome["data"]["narration"]) == ("gm", "Thunder")
+            timers = sorted(m["data"]["character_id"] for m in msgs if m["type"] == "timer")
+            want = {cast.gm: sorted([str(cast.ids["Brix"]), str(cast.ids["Zed"])]),
+                    brix: [str(cast.ids["Brix"])], alda: []}[user]
+            assert timers == want
+        for reader in readers.values():
+            await reader.close()
