@@ -29,6 +29,7 @@ from api.routes import (
     liquid,
     models,
     narration,
+    ooc,
     pacing,
     plumbing,
     reading,
@@ -96,7 +97,7 @@ def create_app(settings: Settings, *, pool: Any = None, llm: Registry | None = N
                            allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
                            allow_headers=["Authorization", "Content-Type"])
     app.include_router(plumbing.router)
-    for module in (frames, characters, affiliations, models, liquid, reading, gm, pacing, narration):
+    for module in (frames, characters, affiliations, models, liquid, reading, gm, pacing, narration, ooc):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(realtime_routes.router)
     _static(app, web_dir)

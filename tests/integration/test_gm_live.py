@@ -95,3 +95,23 @@ async def test_gm_narration_arrives_live_to_every_member_and_its_timers_to_their
             assert timers == want
         for reader in readers.values():
             await reader.close()
+
+
+async def test_ooc_arrives_live_to_every_member_and_on_catch_up(db_url: str) -> None:
+    async with live_app(db_url) as (app, base, _clock):
+        st = app.state.store
+        cast = await cast_of(st)
+        alda, brix = cast.users["Alda"], cast.users["Brix"]
+        assert alda
+        assert brix
+        readers = {u: Reader(await connect(ws_url(base, cast.frame_id, u))) for u in (alda, brix, cast.gm)}
+        async with httpx.AsyncClient(base_url=base) as http:
+            resp = await http.post(f"/frames/{cast.frame_id}/ooc", headers=bearer(alda), json={"text": "brb"})
+            assert resp.status_code == 201, resp.text
+        for reader in readers.values():
+            [m] = [m for m in await until(reader, lambda m: m["type"] == "ooc")]
+            assert (m["data"]["text"], m["data"]["user_id"], m["cursor"]) == ("brb", str(alda), resp.json()["seq"])
+            await reader.close()
+        late = Reader(await connect(ws_url(base, cast.frame_id, brix)))  # since=0: the backlog has it
+        assert [m["data"]["text"] for m in await until(late, lambda m: m["type"] == "ooc")] == ["brb"]
+        await late.close()
