@@ -10,6 +10,7 @@ import { renderCompare } from './views/compare.js';
 import { paragraphs } from './views/narratives.js';
 import { setupDirectiveDialog, showDirective } from './views/directive.js';
 import { renderMetrics } from './views/metrics.js';
+import { setupGmTools } from './views/gmtools.js';
 
 const STATS_EVERY_MS = 3000;
 
@@ -78,7 +79,10 @@ async function run(api, frameId, token) {
   renderFrame(frame);
   setupDirectiveDialog();
 
-  const timers = new TimerBoard($('#timers'), { names, order: characters.map((c) => c.id) });
+  const tools = setupGmTools({ api, frameId, frame, characters, onOutcome: (o) => { state.outcomes.set(o.id, o); redraw(); } });
+  const timers = new TimerBoard($('#timers'), {
+    names, order: characters.map((c) => c.id), controls: (t) => tools.windowControls(t, (row) => timers.upsert(row)),
+  });
   renderCharacters(characters, (c) => showDirective(`Next directive for ${c.name} (preview)`,
     () => api.characterDirective(frameId, c.id)));
 
@@ -210,6 +214,7 @@ async function run(api, frameId, token) {
   drawTimeline(true);
   drawCompare();
   drawFailed();
+  await tools.chat.load();
 
   // Narratives as their Medium writes them (narrative_delta), one preview per window, until the
   // final narrative of that window arrives.
@@ -259,6 +264,9 @@ async function run(api, frameId, token) {
         drawFailed();
       } else if (type === 'frame') {
         renderFrame(data);
+        tools.frame(data);
+      } else if (type === 'ooc') {
+        tools.chat.add(data);
       }
     },
   });
