@@ -102,6 +102,18 @@ def remaining(w: Window, paused_at: datetime | None, now: datetime) -> float:
     return seconds(w.due_at - max(w.opened_at, paused_at))
 
 
+def queued_remaining(paused_at: datetime | None, opened: Mapping[str, Any] | None) -> float | None:
+    """A window a commit opens while its frame is paused (``opened``: the commit plan's new
+    window) is frozen with its whole time; None when the frame runs or no window opened."""
+    if paused_at is None or not opened:
+        return None
+    return seconds(_when(opened["due_at"]) - _when(opened["opened_at"]))
+
+
+def _when(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
 def _timer_events(snap: PaceSnapshot, windows: Iterable[Window]) -> list[Event]:
     return [Event("timer", w.id, snap.audience(w.character_id)) for w in windows]
 

@@ -9,6 +9,12 @@ SELECT frame_id FROM public.windows WHERE id = $1;
 -- Under the frame lock: the frame's open windows, locked (a claim cannot take one meanwhile).
 SELECT * FROM public.windows WHERE frame_id = $1 AND status = 'open' ORDER BY due_at, seq FOR UPDATE;
 
+-- name: gm_freeze_window
+-- A window opened by a commit while its frame is paused waits with its whole time ($3 s).
+UPDATE public.windows SET paused_remaining = $3
+ WHERE frame_id = $1 AND id = $2 AND status = 'open'
+RETURNING id;
+
 -- name: gm_apply
 SELECT public.medium_gm_apply_v1($1, $2) AS result;
 

@@ -96,7 +96,10 @@ SELECT * FROM public.liquid WHERE frame_id = $1 AND character_id = $2 AND client
 SELECT public.medium_commit_snapshot_v2($1, $2) AS doc;
 
 -- name: commit_apply
-SELECT public.medium_commit_v2($1, $2, $3) AS liquid;
+-- Also the frame's pause state (read under the same frame lock): a window a commit opens in a
+-- paused frame is frozen with its whole time (synthesis/pacing.py queued_remaining).
+SELECT public.medium_commit_v2($1, $2, $3) AS liquid,
+       (SELECT paused_at FROM public.frames WHERE id = $1) AS paused_at;
 
 -- name: find_liquid
 SELECT * FROM public.liquid WHERE id = $1;

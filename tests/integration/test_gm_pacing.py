@@ -66,6 +66,11 @@ async def test_pause_freezes_every_window_and_resume_gives_back_exactly_what_was
         assert r.status_code == 201, r.text
         assert r.json()["window_id"] == str(wb.id)
         zed = await commit(st, cast, "Zed", "I beep", -2, clock.now())
+        queued = await st.get_window(fid, zed.liquid.window_id)  # type: ignore[arg-type]
+        assert queued is not None
+        assert queued.paused_remaining == 5.0  # frozen with its whole timer
+        timers = {t["character_id"]: t for t in (await api.get(f"/frames/{fid}/timers", gm)).json()}
+        assert (timers[str(cast.ids["Zed"])]["paused"], timers[str(cast.ids["Zed"])]["remaining_seconds"]) == (True, 5)
         clock.advance(30)
         assert await work(st, clock.now() + timedelta(hours=1)) == []
 

@@ -166,3 +166,12 @@ def test_pause_and_resume_refuse_the_wrong_state() -> None:
     with pytest.raises(Conflict) as err:
         pacing.pause(paused, clock.now())
     assert err.value.field == "paused"
+
+
+def test_a_window_a_commit_opens_while_paused_is_frozen_whole() -> None:
+    clock = FakeClock()
+    now = clock.now()
+    opened = {"opened_at": now.isoformat(), "due_at": (now + timedelta(seconds=15, microseconds=7)).isoformat()}
+    assert pacing.queued_remaining(now - timedelta(seconds=50), opened) == 15.000007
+    assert pacing.queued_remaining(None, opened) is None
+    assert pacing.queued_remaining(now, None) is None
