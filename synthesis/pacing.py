@@ -110,6 +110,15 @@ def queued_remaining(paused_at: datetime | None, opened: Mapping[str, Any] | Non
     return seconds(_when(opened["due_at"]) - _when(opened["opened_at"]))
 
 
+def opened_while_paused(paused_at: Any, opened: Iterable[Any]) -> list[tuple[UUID, float]]:
+    """The windows a routed plan opens (``route.NewWindow``) in a paused frame, each frozen
+    with its whole time: a synthesis already in flight when the GM paused finishes, and what
+    it causes (interrupt and perceive windows) waits for the resume. Empty when running."""
+    if not paused_at:
+        return []
+    return [(w.id, seconds(w.due_at - w.opened_at)) for w in opened]
+
+
 def _when(value: Any) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 

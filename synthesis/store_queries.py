@@ -252,6 +252,10 @@ class Queries:
             plan = decide(route.RouteSnapshot.from_doc(doc))
             if plan.routed:
                 await self._fetchval("apply", frame_id, plan.to_json(), conn=tx)
+                # a synthesis in flight when the GM paused: the windows it opens wait, frozen
+                for wid, secs in pacing.opened_while_paused((doc.get("frame") or {}).get("paused_at"),
+                                                            plan.open_windows):
+                    await self._fetchval("gm_freeze_window", frame_id, wid, secs, conn=tx)
             return plan
 
     async def publish_delta(self, payload: str) -> None:

@@ -7,7 +7,8 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from synthesis import medium
+from synthesis import medium, route
+from synthesis.types import ActionOutcome, MediumOutput, ResolvedAction
 from tests.integration.api_support import cast_of, new_user, row_counts
 from tests.integration.gm_support import clocked_api, event_seq, events, per_window, work
 from tests.integration.helpers import commit, scripted_registry
@@ -172,3 +173,32 @@ async def test_resolve_extend_and_ready(db_url: str) -> None:
         await work(st, clock.now() + timedelta(hours=1))
         ledger = await per_window(st, fid)
         assert (ledger[wa], ledger[wb]) == ((1, 1), (1, 1))
+
+
+async def test_a_synthesis_in_flight_at_the_pause_finishes_and_what_it_opens_waits(db_url: str) -> None:
+    async with clocked_api(db_url) as api:
+        st, clock = api.st, api.clock
+        cast = await cast_of(st, perceive=True)
+        fid, gm = cast.frame_id, cast.gm
+        a = await commit(st, cast, "Alda", "I shout", -2, clock.now())
+        clock.advance(5)
+        [claimed] = await st.claim_due_windows(clock.now(), limit=5, worker_id="w", lease_seconds=30)
+        assert claimed.id == a.liquid.window_id
+        assert (await api.post(f"/frames/{fid}/pause", gm)).status_code == 200
+        me, brix = cast.ids["Alda"], cast.ids["Brix"]
+        out = MediumOutput(narrative="You shout.", outcome=ActionOutcome(
+            actions_resolved=[ResolvedAction(character_id=me, action="shouts", result="success")],
+            characters_involved=[me, brix]))
+        plan = await st.route(fid, claimed.id, [me, brix], lambda snap: route.plan(
+            snap, route.MediumResult(output=out, narrator="test"), clock.now()))
+        [perceive] = plan.perceive
+        w = await st.get_window(fid, perceive["window_id"])
+        assert w is not None
+        assert (w.trigger_mode, w.paused_remaining) == ("perceive", 3.0)
+        clock.advance(60)
+        assert await work(st, clock.now()) == []
+        assert (await api.post(f"/frames/{fid}/resume", gm)).status_code == 200
+        assert (await st.get_window(fid, w.id)).due_at == clock.now() + timedelta(seconds=3)  # type: ignore[union-attr]
+        assert [x.id for x in await work(st, clock.now() + timedelta(seconds=3))] == [w.id]
+        ledger = await per_window(st, fid)
+        assert (ledger[claimed.id], ledger[w.id]) == ((1, 1), (0, 1))

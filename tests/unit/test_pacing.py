@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from synthesis import pacing
+from synthesis import pacing, route
 from synthesis.clock import FakeClock
 from synthesis.errors import Conflict, Forbidden, InvalidInput, NotFound
 from synthesis.types import Window
@@ -175,3 +175,16 @@ def test_a_window_a_commit_opens_while_paused_is_frozen_whole() -> None:
     assert pacing.queued_remaining(now - timedelta(seconds=50), opened) == 15.000007
     assert pacing.queued_remaining(None, opened) is None
     assert pacing.queued_remaining(now, None) is None
+
+
+def test_windows_a_synthesis_in_flight_opens_during_a_pause_are_frozen_whole() -> None:
+    clock = FakeClock()
+    now = clock.now()
+    c = uuid.uuid4()
+    perceive = route.NewWindow(id=uuid.uuid4(), character_id=c, trigger_mode="perceive", pscale=-2,
+                               opened_at=now, due_at=now + timedelta(seconds=3), game_clock_at_open=0)
+    interrupt = route.NewWindow(id=uuid.uuid4(), character_id=c, trigger_mode="interrupt", pscale=-2,
+                                opened_at=now, due_at=now, game_clock_at_open=0)
+    assert pacing.opened_while_paused(now.isoformat(), [perceive, interrupt]) == [(perceive.id, 3.0),
+                                                                                  (interrupt.id, 0.0)]
+    assert pacing.opened_while_paused(None, [perceive]) == []
