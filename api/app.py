@@ -33,6 +33,7 @@ from api.routes import (
     pacing,
     plumbing,
     reading,
+    review,
 )
 from api.routes import realtime as realtime_routes
 from api.schemas import ERROR_RESPONSES
@@ -97,7 +98,7 @@ def create_app(settings: Settings, *, pool: Any = None, llm: Registry | None = N
                            allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
                            allow_headers=["Authorization", "Content-Type"])
     app.include_router(plumbing.router)
-    for module in (frames, characters, affiliations, models, liquid, reading, gm, pacing, narration, ooc):
+    for module in (frames, characters, affiliations, models, liquid, reading, gm, pacing, narration, ooc, review):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(realtime_routes.router)
     _static(app, web_dir)

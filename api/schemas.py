@@ -95,6 +95,8 @@ class FrameUpdate(Input):
     outcome_mode: Literal["guarded", "blind"] | None = Field(default=None, description=(
         "guarded: one call, the output guard checks the outcome; blind: the outcome is decided "
         "by a call that holds no private truth, the narrative by a second call"))
+    review: bool | None = Field(default=None, description=(
+        "hold every outcome and its narrative for the GM's approve / edit / reject"))
 
     _windows = field_validator("pscale_windows")(check_pscale_windows)
 
@@ -115,6 +117,7 @@ class FramePublic(BaseModel):
     my_role: Literal["gm", "player"]
     narrator: str
     paused: bool = Field(False, description="paused by the GM: the clock and every window are frozen")
+    review: bool = Field(False, description="outcomes wait for the GM's review")
     paused_at: datetime | None = None
 
 
@@ -286,6 +289,7 @@ class OutcomePublic(BaseModel):
     source_character_id: UUID | None
     source: Literal["character", "gm"] = "character"
     narration: str | None = Field(None, description="the GM's text (source gm)")
+    held: bool = Field(False, description="GM only: waiting for review (frame setting review)")
     actions_resolved: list[dict[str, Any]]
     world_facts: list[str]
     characters_involved: list[UUID]
@@ -316,6 +320,7 @@ class NarrativePublic(BaseModel):
     clock: str
     narrator: str
     model: str
+    held: bool = Field(False, description="GM only: waiting for review with its outcome")
     created_at: datetime | None
 
 
@@ -350,7 +355,7 @@ def frame_public(f: Frame, *, role: str, narrator: str) -> FramePublic:
         clock_seconds=f.clock_seconds,
         clock=format_game_clock(f.clock_seconds), event_seq=f.event_seq,
         my_role="gm" if role == "gm" else "player", narrator=narrator,
-        paused=f.paused_at is not None, paused_at=f.paused_at)
+        paused=f.paused_at is not None, paused_at=f.paused_at, review=f.review)
 
 
 def character_public(c: Character, *, affiliations: list[str], internal: str | None) -> CharacterPublic:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -44,3 +44,14 @@ class OocPublic(BaseModel):
 
 def ooc_public(m: OocMessage) -> OocPublic:
     return OocPublic.model_validate(m.model_dump())
+
+
+class ActionEdit(Input):
+    character_id: UUID
+    action: str = Field(min_length=1, max_length=2000)
+    result: Literal["success", "partial", "failure", "interrupted"]
+
+
+class OutcomeEdit(Input):
+    world_facts: list[Annotated[str, Field(max_length=1000)]] | None = Field(None, max_length=20)
+    actions_resolved: list[ActionEdit] | None = Field(None, max_length=20)

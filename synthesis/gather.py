@@ -110,7 +110,9 @@ def build_medium_input(doc: dict[str, Any], *, outcome_budget: int = OUTCOME_BUD
     # An outcome written by this character's own window was incorporated by the solid routed
     # with it (same transaction), although its seq lies past that solid's snapshot
     # (incorporated_through): re-presenting it would narrate the same action twice.
-    rows = [OutcomeRow.model_validate(o) for o in doc["outcomes"]]
+    # An outcome the GM holds for review is not committed for anyone else yet: on release it
+    # takes a new cursor, so this Medium's next gather has it (synthesis/review.py).
+    rows = [r for r in (OutcomeRow.model_validate(o) for o in doc["outcomes"]) if not r.held]
     outcomes = [outcome_view(o, chars) for o in rows if o.source_character_id != me.id]
     older, recent = (outcomes[:-outcome_budget], outcomes[-outcome_budget:]) if outcome_budget else (outcomes, [])
 

@@ -111,10 +111,10 @@ class ApiStore(GmStore):
                            mode: str | None, world: str | None, scenario: str | None,
                            pscale_windows: dict[str, float] | None, perceive: bool | None,
                            outcome_mode: str | None = None,
-                           perceive_seconds: float | None = None) -> Frame:
+                           perceive_seconds: float | None = None, review: bool | None = None) -> Frame:
         await self.frame_changed(conn, frame_id)  # first, so the row returned has its cursor
         row = await self._fetchrow("api_update_frame", frame_id, name, mode, world, scenario,
-                                  pscale_windows, perceive, outcome_mode, perceive_seconds, conn=conn)
+                                  pscale_windows, perceive, outcome_mode, perceive_seconds, review, conn=conn)
         if row is None:
             raise errors.NotFound("frame not found", field="frame_id")
         return _model(Frame, row)

@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from uuid import UUID
 
-from synthesis import errors, pacing, route
+from synthesis import errors, pacing, review, route
 from synthesis.store import Connection, Store
 from synthesis.store_queries import _model
 from synthesis.types import OocMessage, Window
@@ -58,6 +58,24 @@ class GmStore(Store):
         plan = decide(snap)
         await self.gm_apply(conn, plan)
         return snap, plan
+
+    # --- hold for review -------------------------------------------------------------------------
+
+    async def outcome_frame(self, outcome_id: UUID) -> UUID | None:
+        """The frame of an outcome named by its id alone."""
+        return await self._fetchval("review_outcome_frame", outcome_id)  # type: ignore[no-any-return]
+
+    async def review(self, conn: Connection, frame_id: UUID, outcome_id: UUID,
+                     decide: Callable[[review.ReviewSnapshot], review.ReviewPlan]) -> review.ReviewPlan:
+        """One review in ``conn``'s transaction (holding the frame lock): snapshot, ``decide``
+        (pure), apply; windows it opens in a paused frame are frozen."""
+        doc = await self._fetchval("review_snapshot", frame_id, outcome_id, conn=conn)
+        snap = review.ReviewSnapshot.from_doc(doc)
+        plan = decide(snap)
+        await self._fetchval("review_apply", frame_id, plan.to_json(), conn=conn)
+        for wid, secs in pacing.opened_while_paused(snap.paused_at, plan.effects.opened):
+            await self._fetchval("gm_freeze_window", frame_id, wid, secs, conn=conn)
+        return plan
 
     # --- out-of-character chat -------------------------------------------------------------------
 

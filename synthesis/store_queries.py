@@ -252,6 +252,8 @@ class Queries:
             plan = decide(route.RouteSnapshot.from_doc(doc))
             if plan.routed:
                 await self._fetchval("apply", frame_id, plan.to_json(), conn=tx)
+                if plan.held and plan.outcome is not None:  # the frame holds outcomes for review
+                    await self._fetchval("review_hold", frame_id, plan.outcome.id, plan.solids[0].id, conn=tx)
                 # a synthesis in flight when the GM paused: the windows it opens wait, frozen
                 for wid, secs in pacing.opened_while_paused((doc.get("frame") or {}).get("paused_at"),
                                                             plan.open_windows):

@@ -40,6 +40,7 @@ class Frame(Row):
     clock_seconds: int = 0
     event_seq: int = 0
     paused_at: datetime | None = None  # paused by the GM since then (synthesis/pacing.py)
+    review: bool = False  # outcomes wait for the GM's review (synthesis/review.py)
     created_at: datetime | None = None
 
 
@@ -140,6 +141,7 @@ class OutcomeRow(Row):
     source_character_id: UUID | None  # None: the GM's narration
     source: Literal["character", "gm"] = "character"
     narration: str | None = None  # the GM's text (source gm)
+    held: bool = False  # waiting for the GM's review
     actions_resolved: list[dict[str, Any]] = Field(default_factory=list)
     world_facts: list[str] = Field(default_factory=list)
     characters_involved: list[UUID] = Field(default_factory=list)
@@ -174,6 +176,7 @@ class SolidRow(Row):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     llm_ms: float = 0.0
+    held: bool = False  # waiting for the GM's review, with its outcome
     created_at: datetime | None = None
 
 
