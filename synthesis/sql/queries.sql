@@ -256,7 +256,7 @@ SELECT * FROM public.solid WHERE frame_id = $1 AND id = ANY($2::uuid[]) ORDER BY
 SELECT id, frame_id, window_id, seq, character_id, user_id, narrative, outcome_ids,
        source_liquid_ids, participant_user_ids, trigger_mode, synthesis_pscale, face,
        incorporated_through, game_clock, model, narrator, summarised, prompt_tokens,
-       completion_tokens, llm_ms, created_at
+       completion_tokens, llm_ms, held, created_at
 FROM public.solid WHERE frame_id = $1 AND id = ANY($2::uuid[]) ORDER BY seq;
 
 -- name: windows_by_ids
@@ -276,7 +276,7 @@ SELECT * FROM public.solid WHERE frame_id = $1 AND seq > $2 ORDER BY seq LIMIT $
 SELECT id, frame_id, window_id, seq, character_id, user_id, narrative, outcome_ids,
        source_liquid_ids, participant_user_ids, trigger_mode, synthesis_pscale, face,
        incorporated_through, game_clock, model, narrator, summarised, prompt_tokens,
-       completion_tokens, llm_ms, created_at
+       completion_tokens, llm_ms, held, created_at
 FROM public.solid WHERE frame_id = $1 AND seq > $2 ORDER BY seq LIMIT $3;
 
 -- name: character_solid

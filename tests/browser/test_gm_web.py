@@ -114,3 +114,31 @@ def test_the_gm_pauses_resumes_narrates_and_resolves(browser: Browser, stack_fac
     finally:
         for ctx in (kctx, gctx):
             ctx.close()
+
+
+def test_the_gm_reviews_an_outcome_before_the_player_reads_it(browser: Browser, stack_factory: Any) -> None:
+    stack = stack_factory(time_scale=SLOW)
+    kctx, kessa = open_page(browser, stack.player_url(KESSA))
+    gctx, gm = open_page(browser, stack.gm_url())
+    try:
+        gm.locator("#review-toggle").check()
+        stack.wait_for("review on", lambda: stack.get(f"/frames/{stack.frame_id}")["review"])
+        act(kessa, "I flip a coin onto the bar")
+        wid = open_window(stack, KESSA)
+        kessa.locator("#ready").click()
+        item = gm.locator("#review-list li.review-item")
+        expect(item).to_have_count(1, timeout=WAIT)
+        expect(item).to_contain_text(KESSA)
+        held = [n for n in stack.narratives() if n["window_id"] == wid]
+        assert [n["held"] for n in held] == [True]  # written, and waiting
+        expect(final_narrative(kessa, wid)).to_have_count(0)
+        token = stack.characters[KESSA]["token"]
+        assert stack.get(f"/frames/{stack.frame_id}/solid", token) == []
+
+        item.locator("button.approve").click()
+        expect(final_narrative(kessa, wid)).to_have_count(1, timeout=WAIT)
+        expect(gm.locator("#review-list li.review-item")).to_have_count(0)
+        assert [n["window_id"] for n in stack.get(f"/frames/{stack.frame_id}/solid", token)] == [wid]
+    finally:
+        for ctx in (kctx, gctx):
+            ctx.close()

@@ -67,6 +67,7 @@ async def test_a_held_outcome_is_the_gms_alone_until_approved(db_url: str) -> No
         assert (await api.get(f"/frames/{fid}/solid", alda)).json() == []
         [o] = (await api.get(f"/frames/{fid}/outcomes", gm)).json()
         assert (o["id"], o["held"]) == (str(oid), True)
+        assert [(n["id"], n["held"]) for n in (await api.get(f"/frames/{fid}/solid", gm)).json()] == [(str(sid), True)]
         brix_window = next(w for w in await st.open_windows(fid) if w.character_id == cast.ids["Brix"])
         assert brix_window.status == "open"  # not interrupted yet
         directive = (await api.get(f"/frames/{fid}/characters/{cast.ids['Brix']}/directive", gm)).json()["directive"]

@@ -207,7 +207,10 @@ async function run(api, frameId, token) {
   const [outcomes, solid, timerRows] = await Promise.all([
     api.outcomes(frameId), api.solid(frameId), api.timers(frameId),
   ]);
-  for (const o of outcomes) state.outcomes.set(o.id, o);
+  for (const o of outcomes) {
+    state.outcomes.set(o.id, o);
+    tools.queue.outcome(o);
+  }
   for (const n of solid) state.narratives.set(n.id, n);
   for (const t of timerRows) timers.upsert(t);
   selectLatest();
@@ -248,6 +251,7 @@ async function run(api, frameId, token) {
         state.outcomes.set(data.id, data);
         redraw();
         // The redaction count is GM-only and not in the broadcast row: read it over REST.
+        tools.queue.outcome(data);
         api.outcomes(frameId, Number(data.seq) - 1, 1).then((rows) => {
           for (const o of rows) if (o.id === data.id) state.outcomes.set(o.id, o);
           redraw();

@@ -2,13 +2,17 @@
 // extend, the narration form, and table talk. Kept apart from gm.js, which lays out the view.
 import { $ } from './dom.js';
 import { OocChat } from './ooc.js';
+import { ReviewQueue } from './review.js';
 import { pauseToggle, renderNarrate, renderPauseBanner, windowControls } from './pacing.js';
 
 export function setupGmTools({ api, frameId, frame, characters, onOutcome }) {
+  const names = new Map(characters.map((c) => [c.id, c.name]));
+  const queue = new ReviewQueue($('#review'), { api, frameId, names, onReleased: onOutcome });
   const players = new Map(characters.filter((c) => c.user_id).map((c) => [c.user_id, c.name]));
   const show = (f) => {
     renderPauseBanner($('#pause-banner'), f, { gm: true });
     toggle.set(f);
+    queue.frame(f);
   };
   const toggle = pauseToggle($('#pause-toggle'), { api, frameId, onFrame: show });
   show(frame);
@@ -18,6 +22,7 @@ export function setupGmTools({ api, frameId, frame, characters, onOutcome }) {
   });
   return {
     chat,
+    queue,
     frame: show,
     windowControls: (t, onTimer) => windowControls(t, { api, onTimer }),
   };

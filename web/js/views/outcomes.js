@@ -39,6 +39,7 @@ export function renderOutcome(o, names, { selected = false, count = 0, onSelect 
     o.clock ? h('time.clock', { title: 'In-game time' }, o.clock) : null,
     o.pscale !== undefined && o.pscale !== null ? h('span.muted.pscale', `scale ${pscaleText(o.pscale)}`) : null,
     narratorBadge(o.narrator),
+    o.held ? h('span.badge.held', { title: 'Waiting for your review: nobody else sees it yet' }, 'held') : null,
     o.redacted ? h('span.badge.redacted', {
       title: 'Shared texts the output guard dropped: they still carried a secret after the repair call',
     }, `${o.redacted} redacted`) : null),
