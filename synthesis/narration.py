@@ -8,7 +8,8 @@ what happened to it (one with an open window narrates it when that window closes
 any outcome). Every Medium's next gather has the outcome among those it has not yet
 incorporated, exactly as it has a Medium's. The frame clock does not move: the GM narrates
 within the current moment. In a paused frame the perceive windows are frozen with their
-whole time.
+whole time. In a shared frame nobody gets a perceive window (each would write the one shared
+narrative again): the frame's next window narrates it to everyone.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ def narrate(snap: pacing.PaceSnapshot, *, text: str, characters_involved: Sequen
         "characters_involved": involved, "interrupts": [], "pscale": GM_PSCALE,
         "game_clock": snap.clock_seconds, "narrator": NARRATOR, "created_at": now}
     busy = {w.character_id for w in snap.windows}
+    if snap.mode == "shared":
+        busy |= set(involved)
     secs = perceive_seconds(snap.perceive_seconds, time_scale=time_scale)
     opened: list[dict[str, Any]] = []
     for cid in involved:

@@ -39,6 +39,7 @@ class PaceSnapshot:
     users: Mapping[UUID, UUID | None]  # character id -> its user (None: an NPC)
     clock_seconds: int = 0  # the frame clock (GM narration is dated by it)
     perceive_seconds: float | None = None  # the frame's perceive window, before the time scale
+    mode: str = "personal"  # the frame's mode
 
     def audience(self, character_id: UUID) -> tuple[UUID, ...]:
         user = self.users.get(character_id)

@@ -46,7 +46,8 @@ class GmStore(Store):
         windows = [_model(Window, r) for r in await self._fetch("gm_open_windows", frame_id, conn=conn)]
         users = {c.id: c.user_id for c in await self.list_characters(frame_id, conn=conn)}
         return pacing.PaceSnapshot(frame_id, frame.paused_at, tuple(windows), users,
-                                   clock_seconds=frame.clock_seconds, perceive_seconds=frame.perceive_seconds)
+                                   clock_seconds=frame.clock_seconds, perceive_seconds=frame.perceive_seconds,
+                                   mode=frame.mode)
 
     async def gm_apply(self, conn: Connection, plan: pacing.GmPlan) -> None:
         await self._fetchval("gm_apply", plan.frame_id, plan.to_json(), conn=conn)

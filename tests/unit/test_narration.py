@@ -46,3 +46,13 @@ def test_one_gm_outcome_and_a_perceive_window_for_each_idle_involved_character()
     with pytest.raises(InvalidInput) as err:
         narration.narrate(snap, text=" ", characters_involved=[], world_facts=[], now=now)
     assert err.value.field == "text"
+
+
+def test_a_shared_frame_gets_no_perceive_windows() -> None:
+    now = FakeClock().now()
+    c = uuid.uuid4()
+    snap = pacing.PaceSnapshot(uuid.uuid4(), None, (), {c: uuid.uuid4()}, mode="shared")
+    plan = narration.narrate(snap, text="x", characters_involved=[c], world_facts=[], now=now)
+    assert plan.open_windows == ()
+    assert [e.type for e in plan.events] == ["outcome"]
+    assert plan.outcomes[0]["characters_involved"] == [c]
