@@ -112,8 +112,9 @@ def approve(snap: ReviewSnapshot, now: datetime, *, world_facts: Sequence[str] |
     seq_offset = events.add("outcome", o.id, None)
     if snap.solid_id is not None:
         events.add("narrative", snap.solid_id, snap.solid_audience)
-    resolving = tuple(dict.fromkeys([snap.route.window.character_id,
-                                     *(UUID(str(a["character_id"])) for a in (actions or o.actions_resolved))]))
+    # the characters the window resolved (route.RouteSnapshot.coalesced at routing time): its
+    # own, and in shared mode everyone whose liquid it resolved; none of them is interrupted
+    resolving = tuple(dict.fromkeys([snap.route.window.character_id, *snap.resolved_liquid.values()]))
     interrupts = [(UUID(str(i["target_character_id"])), str(i.get("reason") or "")) for i in o.interrupts]
     fx = route.consequences(snap.route, interrupts, o.characters_involved, resolving, o.game_clock, now,
                             events, time_scale=time_scale, ids=ids)
