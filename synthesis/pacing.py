@@ -125,7 +125,9 @@ def _when(value: Any) -> datetime:
 
 
 def _timer_events(snap: PaceSnapshot, windows: Iterable[Window]) -> list[Event]:
-    return [Event("timer", w.id, snap.audience(w.character_id)) for w in windows]
+    """A window's timer event reaches its character's user; a frame-level window's (shared
+    mode) every member, as route.plan sends it."""
+    return [Event("timer", w.id, None if w.scope == "frame" else snap.audience(w.character_id)) for w in windows]
 
 
 def pause(snap: PaceSnapshot, now: datetime) -> GmPlan:

@@ -18,18 +18,19 @@ The snapshot is read under the frame row lock in the same transaction that appli
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from synthesis.jsonsafe import jsonable as jsonable
+from synthesis.jsonsafe import shallow
 from synthesis.route_rows import Event as Event
 from synthesis.route_rows import LiquidMove as LiquidMove
 from synthesis.route_rows import NewWindow as NewWindow
 from synthesis.route_rows import OutcomeRow as OutcomeRow
 from synthesis.route_rows import SolidRow as SolidRow
 from synthesis.route_rows import _Events as _Events
-from synthesis.route_rows import jsonable as jsonable
 from synthesis.route_rows import new_id as new_id
 from synthesis.timing import PSCALE_GAME_SECONDS, clamp_pscale, perceive_seconds
 from synthesis.types import MediumOutput, Mode
@@ -173,12 +174,12 @@ class RoutePlan:
         """The plan as ``medium_apply_v2`` reads it (JSON-safe: UUIDs and datetimes as text)."""
         doc: dict[str, Any] = jsonable({
             "window_id": self.window_id, "now": self.now,
-            "outcomes": [asdict(self.outcome)] if self.outcome else [],
-            "solids": [asdict(s) for s in self.solids],
+            "outcomes": [shallow(self.outcome)] if self.outcome else [],
+            "solids": [shallow(s) for s in self.solids],
             "resolve_liquid": list(self.resolve_liquid),
             "cancel_windows": list(self.cancel_windows),
-            "open_windows": [asdict(w) for w in self.open_windows],
-            "move_liquid": [asdict(m) for m in self.move_liquid],
+            "open_windows": [shallow(w) for w in self.open_windows],
+            "move_liquid": [shallow(m) for m in self.move_liquid],
             "clock_seconds": self.clock_seconds,
             "events": [{"type": e.type, "ref_id": e.ref_id,
                         "audience": None if e.audience is None else list(e.audience)}
@@ -266,7 +267,7 @@ def plan(snapshot: RouteSnapshot, result: MediumResult, now: datetime, *,
     resolve = snapshot.committed.get(w.id, ())
     for liquid_id in resolve:
         events.add("liquid", liquid_id, snapshot.audience(snapshot.liquid_owner.get(liquid_id, me)))
-    events.add("timer", w.id, private)
+    events.add("timer", w.id, None if w.scope == "frame" else private)  # frame-level: every member's
 
     effects = Consequences()
     if outcome is not None and out.outcome is not None and not held:

@@ -11,6 +11,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from synthesis.jsonsafe import jsonable as jsonable
+
 
 @dataclass(frozen=True)
 class Event:
@@ -79,19 +81,6 @@ class LiquidMove:
     id: UUID
     window_id: UUID
     timer_expires_at: datetime
-
-
-def jsonable(value: Any) -> Any:
-    """A value made JSON-safe for the SQL side: UUIDs and datetimes as text, recursively."""
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
 
 
 @dataclass

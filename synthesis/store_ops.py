@@ -172,6 +172,14 @@ class OpsStore(Store):
         rows = await self._fetch("bench_insert_windows", characters, dues, now, conn=conn)
         return {r["id"]: r["character_id"] for r in rows}
 
+    async def bench_baseline_table(self) -> None:
+        """The bare table of the insert baseline (``bench_baseline_insert``)."""
+        await self._run("execute", "bench_baseline_table", (), None)
+
+    async def bench_baseline_insert(self, row_id: int, payload: str) -> None:
+        """One single-row INSERT, autocommit, on a pooled connection."""
+        await self._run("execute", "bench_baseline_insert", (row_id, payload), None)
+
     async def bench_window_totals(self) -> WindowTotals:
         """Windows done, and the first claim and the last completion over every window."""
         return _model(WindowTotals, await self._fetchrow("bench_window_totals"))

@@ -188,3 +188,11 @@ def test_windows_a_synthesis_in_flight_opens_during_a_pause_are_frozen_whole() -
     assert pacing.opened_while_paused(now.isoformat(), [perceive, interrupt]) == [(perceive.id, 3.0),
                                                                                   (interrupt.id, 0.0)]
     assert pacing.opened_while_paused(None, [perceive]) == []
+
+
+def test_a_frame_level_windows_timer_reaches_every_member() -> None:
+    clock = FakeClock()
+    c = uuid.uuid4()
+    w = window(c, clock.now(), clock.now() + timedelta(seconds=5)).model_copy(update={"scope": "frame"})
+    snap = pacing.PaceSnapshot(FRAME, None, (w,), {c: uuid.uuid4()}, mode="shared")
+    assert pacing.pause(snap, clock.now()).events[1] == pacing.Event("timer", w.id, None)
