@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     medium_llm_seed: int = Field(default=0, alias="MEDIUM_LLM_SEED")
     medium_llm_fail_rate: float = Field(default=0.0, ge=0, le=1, alias="MEDIUM_LLM_FAIL_RATE")
     medium_realtime: str = Field(default="notify", alias="MEDIUM_REALTIME")
+    # False: the API and workers never migrate at start-up (a project whose migrations the
+    # Supabase CLI or an explicit ``medium migrate`` applies).
+    medium_auto_migrate: bool = Field(default=True, alias="MEDIUM_AUTO_MIGRATE")
     medium_log_level: str = Field(default="INFO", alias="MEDIUM_LOG_LEVEL")
     medium_public_url: str | None = Field(default=None, alias="MEDIUM_PUBLIC_URL")
     medium_rate_limit: float = Field(default=5.0, gt=0, alias="MEDIUM_RATE_LIMIT")

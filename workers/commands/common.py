@@ -41,7 +41,11 @@ def run(coro: Any) -> Any:
         fail(exc)
 
 
-async def prepare_database(url: str) -> list[str]:
-    """Create the database if needed and apply pending migrations."""
+async def prepare_database(url: str, settings: Settings | None = None) -> list[str]:
+    """Create the database if needed and apply pending migrations, unless ``settings`` (a
+    serving process's) has ``MEDIUM_AUTO_MIGRATE=false``: then nothing is migrated."""
     await store.ensure_database(url)
+    if settings is not None and not settings.medium_auto_migrate:
+        console.print("MEDIUM_AUTO_MIGRATE=false: not migrating (run `medium migrate` or the Supabase CLI)")
+        return []
     return await migrations.apply(url)

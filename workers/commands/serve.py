@@ -1,5 +1,6 @@
 """Commands that run the service: ``migrate``, ``api``, ``worker`` and ``up`` (the API plus
-supervised workers). Each applies pending migrations before serving."""
+supervised workers). Each applies pending migrations before serving, unless
+``MEDIUM_AUTO_MIGRATE=false``; ``migrate`` always does."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ async def _serve_worker(url: str, settings: Settings, *, concurrency: int, burst
     from synthesis.llm.registry import Registry
     from workers.worker import Worker
 
-    await prepare_database(url)
+    await prepare_database(url, settings)
     pool = await store.create_pool(url, min_size=2, max_size=max(4, concurrency // 2 + 2),
                                    realtime=settings.medium_realtime)
     registry = Registry(settings)
@@ -112,7 +113,7 @@ def up(
     refuse_public_dev_secret(settings, host)
     runtime.setup_logging(settings.medium_log_level)
     with runtime.database_url(settings, database_url) as db:
-        run(prepare_database(db.url))
+        run(prepare_database(db.url, settings))
         children = [Child("api", medium_argv("api", "--host", host, "--port", str(port),
                                              "--database-url", db.url))]
         children += [Child(f"worker-{i + 1}", medium_argv(
@@ -129,7 +130,8 @@ def api_command(
     port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Serve the HTTP API and the realtime gateway (migrations are applied first)."""
+    """Serve the HTTP API and the realtime gateway (migrations are applied first, unless
+    MEDIUM_AUTO_MIGRATE=false)."""
     import uvicorn
 
     from api.app import create_app, redact_tokens_in_server_logs
@@ -139,7 +141,7 @@ def api_command(
     runtime.setup_logging(settings.medium_log_level)
     redact_tokens_in_server_logs()
     with runtime.database_url(settings, database_url) as db:
-        run(prepare_database(db.url))
+        run(prepare_database(db.url, settings))
         application = create_app(settings.model_copy(update={"database_url": db.url}))
         console.print(f"medium api on http://{host}:{port} (docs at /docs), database {db.source}")
         uvicorn.run(application, host=host, port=port, ws="websockets-sansio", ws_ping_interval=20.0,
