@@ -111,6 +111,13 @@ class Settings(BaseSettings):
     def cors_origins(self) -> list[str]:
         return [o.strip() for o in self.medium_cors_origins.split(",") if o.strip()]
 
+    @field_validator("medium_realtime")
+    @classmethod
+    def _realtime_transport(cls, value: str) -> str:
+        if value not in ("notify", "supabase"):
+            raise ValueError(f"MEDIUM_REALTIME must be notify or supabase, got {value!r}")
+        return value
+
     @field_validator("medium_admin_user_ids")
     @classmethod
     def _admin_ids_are_uuids(cls, value: str) -> str:

@@ -19,7 +19,7 @@ def migrate(database_url: DatabaseOpt = None) -> None:
     """Apply pending migrations from supabase/migrations/ (idempotent)."""
     settings = Settings()
     with runtime.database_url(settings, database_url) as db:
-        applied = run(prepare_database(db.url))
+        applied = run(prepare_database(db.url, settings, always_migrate=True))
     if applied:
         for name in applied:
             console.print(f"applied {name}")
@@ -36,8 +36,7 @@ async def _serve_worker(url: str, settings: Settings, *, concurrency: int, burst
     from workers.worker import Worker
 
     await prepare_database(url, settings)
-    pool = await store.create_pool(url, min_size=2, max_size=max(4, concurrency // 2 + 2),
-                                   realtime=settings.medium_realtime)
+    pool = await store.create_pool(url, min_size=2, max_size=max(4, concurrency // 2 + 2))
     registry = Registry(settings)
     st = store.Store(pool)
     w = Worker(st, registry, dsn=url, worker_id=worker_id, concurrency=concurrency,
