@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     medium_jwks_url: str | None = Field(default=None, alias="MEDIUM_JWKS_URL")
     supabase_url: str | None = Field(default=None, alias="SUPABASE_URL")
     medium_jwt_issuer: str | None = Field(default=None, alias="MEDIUM_JWT_ISSUER")
+    # The web client's Supabase path (GET /config): the project's anon (publishable) key, public
+    # by design, and the URL its supabase-js connects to (default SUPABASE_URL).
+    supabase_anon_key: str | None = Field(default=None, alias="SUPABASE_ANON_KEY")
+    medium_supabase_client_url: str | None = Field(default=None, alias="MEDIUM_SUPABASE_CLIENT_URL")
     medium_secret_key: SecretStr | None = Field(default=None, alias="MEDIUM_SECRET_KEY")
     # LLM: "scripted" (offline default), "openai:<model>", "anthropic:<model>".
     medium_llm: str | None = Field(default=None, alias="MEDIUM_LLM")
@@ -106,6 +110,13 @@ class Settings(BaseSettings):
         if self.medium_jwt_issuer:
             return self.medium_jwt_issuer
         return f"{self.supabase_url.rstrip('/')}/auth/v1" if self.supabase_url else None
+
+    @property
+    def supabase_client_url(self) -> str | None:
+        """Where the web client's supabase-js connects: ``MEDIUM_SUPABASE_CLIENT_URL``, else
+        ``SUPABASE_URL``."""
+        url = self.medium_supabase_client_url or self.supabase_url
+        return url.rstrip("/") if url else None
 
     @property
     def cors_origins(self) -> list[str]:
