@@ -183,3 +183,19 @@ async def test_a_serving_process_records_medium_realtime_only_when_it_is_set(
         assert await store.realtime(conn) == "notify"
     finally:
         await conn.close()
+
+
+async def test_config_sends_the_web_client_to_broadcast_only_when_the_database_broadcasts(
+        st: store.Store, db_url: str) -> None:
+    from tests.integration.api_support import running_api
+
+    client = {"SUPABASE_ANON_KEY": "anon-key", "MEDIUM_SUPABASE_CLIENT_URL": "http://realtime-dev.localhost:4000/"}
+    async with running_api(db_url, **client) as api:
+        assert (await api.client.get("/config")).json()["realtime"] == "notify"  # the switch is off
+        await switch(st, "supabase")
+        doc = (await api.client.get("/config")).json()
+    assert doc["realtime"] == "supabase"
+    assert doc["supabase"] == {"url": "http://realtime-dev.localhost:4000", "anon_key": "anon-key"}
+    async with running_api(db_url) as api:  # broadcasting, but no client settings: the gateway
+        doc = (await api.client.get("/config")).json()
+    assert (doc["realtime"], doc["supabase"]) == ("notify", None)
