@@ -30,13 +30,15 @@ export async function openRealtime(api, { frameId, token, since, gm = false, onM
   } catch {
     cfg = null;
   }
-  if (cfg && cfg.realtime === 'supabase' && cfg.supabase) {
+  const userId = tokenSubject(token);
+  if (cfg && cfg.realtime === 'supabase' && cfg.supabase && (gm || userId)) {
     try {
       if (!window.supabase) await loadScript(SUPABASE_JS);
       // The player's token is its Supabase Auth access token: Realtime checks it on every join.
       const client = window.supabase.createClient(cfg.supabase.url, cfg.supabase.anon_key,
         { accessToken: async () => token });
-      return new BroadcastRealtime({ frameId, userId: tokenSubject(token), gm, since, api, client,
+      await client.realtime.setAuth(token); // before the first join, not after it
+      return new BroadcastRealtime({ frameId, userId, gm, since, api, client,
         onMessage, onStatus });
     } catch (e) {
       console.warn('Supabase Realtime unavailable; following the scene through the gateway', e);
