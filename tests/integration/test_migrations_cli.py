@@ -173,3 +173,41 @@ async def test_auto_migrate_false_leaves_the_database_alone(empty_db_url: str) -
     finally:
         await conn.close()
     assert await prepare_database(empty_db_url, Settings()) != []
+
+
+async def test_a_worker_started_with_auto_migrate_false_does_not_migrate(empty_db_url: str) -> None:
+    """The serving commands pass their settings to the start-up step: `medium worker` with
+    MEDIUM_AUTO_MIGRATE=false leaves an empty database empty (its first claim pass then fails,
+    which shows start-up is over; it is stopped there); with the default it migrates first."""
+    import asyncio
+    import os
+    import signal
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIUM_")}
+    argv = [sys.executable, "-m", "workers", "worker", "--burst", "--no-actors", "--database-url", empty_db_url]
+
+    async def migrated() -> bool:
+        conn = await store.connect(empty_db_url)
+        try:
+            return bool(await conn.fetchval("SELECT to_regclass('medium_private.medium_migrations') IS NOT NULL"))
+        finally:
+            await conn.close()
+
+    proc = await asyncio.create_subprocess_exec(*argv, env={**env, "MEDIUM_AUTO_MIGRATE": "false"},
+                                                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    assert proc.stderr is not None
+    try:
+        async for line in proc.stderr:
+            if b'"claim_failed"' in line:
+                break
+        else:
+            raise AssertionError("the worker exited before its first claim pass")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        await proc.wait()
+    assert not await migrated()
+    proc = await asyncio.create_subprocess_exec(*argv, env=env, stdout=asyncio.subprocess.DEVNULL,
+                                                stderr=asyncio.subprocess.DEVNULL)
+    assert await proc.wait() == 0
+    assert await migrated()
