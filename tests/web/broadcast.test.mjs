@@ -42,7 +42,7 @@ class FakeClient {
 
 /** The REST API as the tables stand: rows, and a log of the calls with their `since`. */
 function fakeApi() {
-  const db = { outcomes: [], solid: [], timers: [], liquid: [], frame: { id: FRAME, name: 'Cantina' } };
+  const db = { outcomes: [], solid: [], ooc: [], timers: [], liquid: [], frame: { id: FRAME, name: 'Cantina' } };
   const calls = [];
   const after = (rows, since) => rows.filter((r) => r.seq > since).sort((a, b) => a.seq - b.seq);
   return {
@@ -50,6 +50,7 @@ function fakeApi() {
     calls,
     outcomes: async (id, since) => { calls.push(['outcomes', id, since]); return after(db.outcomes, since); },
     solid: async (id, since) => { calls.push(['solid', id, since]); return after(db.solid, since); },
+    ooc: async (id, since) => { calls.push(['ooc', id, since]); return after(db.ooc, since); },
     timers: async (id) => { calls.push(['timers', id]); return db.timers; },
     liquid: async (id) => { calls.push(['liquid', id]); return db.liquid; },
     frame: async (id) => { calls.push(['frame', id]); return db.frame; },
@@ -96,8 +97,8 @@ test('connected only once every channel is joined, then it catches up from its c
   client.channels[1].status('SUBSCRIBED');
   await rt.idle();
   assert.equal(statuses.at(-1), 'connected');
-  assert.deepEqual(api.calls.filter((c) => c[0] === 'outcomes' || c[0] === 'solid'),
-    [['outcomes', FRAME, 7], ['solid', FRAME, 7]]);
+  assert.deepEqual(api.calls.filter((c) => ['outcomes', 'solid', 'ooc'].includes(c[0])),
+    [['outcomes', FRAME, 7], ['solid', FRAME, 7], ['ooc', FRAME, 7]]);
   assert.deepEqual(got.map((m) => [m.type, m.data.id]),
     [['outcome', 'o8'], ['narrative', 's9'], ['timer', 'w1'], ['liquid', 'l1'], ['frame', FRAME]]);
   assert.equal(rt.cursor, 9);
@@ -119,9 +120,12 @@ test('a broadcast is turned into the row over REST, once, in arrival order', asy
   api.db.liquid.push({ id: 'l1', status: 'committed' });
   mine.broadcast({ type: 'liquid', cursor: 6, id: 'l1', frame_id: FRAME });
   mine.broadcast({ type: 'narrative', cursor: 2, id: 'sx', frame_id: OTHER }); // another frame's
+  api.db.ooc.push({ id: 'c1', seq: 7, text: 'brb' });
+  frameTopic.broadcast({ type: 'ooc', cursor: 7, id: 'c1', frame_id: FRAME }); // table talk
   await rt.idle();
-  assert.deepEqual(got.map((m) => [m.type, m.data.id]), [['outcome', 'o1'], ['narrative', 's1'], ['liquid', 'l1']]);
-  assert.equal(rt.cursor, 6);
+  assert.deepEqual(got.map((m) => [m.type, m.data.id]),
+    [['outcome', 'o1'], ['narrative', 's1'], ['liquid', 'l1'], ['ooc', 'c1']]);
+  assert.equal(rt.cursor, 7);
   assert.deepEqual(got[0], { type: 'outcome', cursor: 3, data: { id: 'o1', seq: 3 } });
 });
 

@@ -8,7 +8,8 @@
 //   events) and `user:<uid>` (its own, of every frame: other frames' are dropped).
 // * A broadcast carries `{type, cursor, id, frame_id}`; the row is read over REST (RLS applies).
 // * Broadcast is at-most-once: on every (re)join the client catches up over REST from its
-//   cursor (`/outcomes?since=`, `/solid?since=`, and the live timers, liquid and frame).
+//   cursor (`/outcomes?since=`, `/solid?since=`, `/ooc?since=`, and the live timers, liquid and
+//   frame).
 // * Drops duplicates by (type, id, cursor); delivers in arrival order, one message at a time.
 // * No narrative_delta here: streamed previews are the gateway's (a NOTIFY, not an event).
 
@@ -47,7 +48,7 @@ export class BroadcastRealtime {
     this.channels = new Map(); // topic -> {channel, status}
     this.seen = new Set();
     this.seenOrder = [];
-    this.rowSeq = { outcome: this.cursor, narrative: this.cursor };
+    this.rowSeq = { outcome: this.cursor, narrative: this.cursor, ooc: this.cursor };
     this.queue = Promise.resolve();
     this.stopped = true;
   }
@@ -121,7 +122,7 @@ export class BroadcastRealtime {
     if (!p || typeof p !== 'object' || !p.type || p.frame_id !== this.frameId) return;
     const cursor = Number(p.cursor);
     if (this._seen(p.type, p.id, cursor)) return;
-    if (p.type === 'outcome' || p.type === 'narrative') {
+    if (p.type === 'outcome' || p.type === 'narrative' || p.type === 'ooc') {
       await this._since(p.type);
     } else if (p.type === 'timer') {
       const rows = await this.api.timers(this.frameId);
@@ -136,11 +137,11 @@ export class BroadcastRealtime {
     this._advance(cursor);
   }
 
-  /** Outcomes or narratives newer than the newest of that type delivered, in seq order. */
+  /** Outcomes, narratives or table talk newer than the newest of that type delivered, in seq order. */
   async _since(type) {
     const since = this.rowSeq[type];
-    const rows = type === 'outcome' ? await this.api.outcomes(this.frameId, since)
-      : await this.api.solid(this.frameId, since);
+    const read = { outcome: 'outcomes', narrative: 'solid', ooc: 'ooc' }[type];
+    const rows = await this.api[read](this.frameId, since);
     for (const row of [...rows].sort((a, b) => a.seq - b.seq)) {
       if (this._seen(`${type}-row`, row.id, 0)) continue;
       this._emit(type, row.seq, row);
@@ -152,6 +153,7 @@ export class BroadcastRealtime {
   async _catchUp() {
     await this._since('outcome');
     await this._since('narrative');
+    if (this.api.ooc) await this._since('ooc');
     for (const t of await this.api.timers(this.frameId)) this._emit('timer', this.cursor, t);
     for (const l of await this.api.liquid(this.frameId)) {
       if (LIVE_LIQUID.has(l.status)) this._emit('liquid', this.cursor, l);
