@@ -22,7 +22,7 @@ RESULTS: tuple[str, ...] = ("success", "partial", "failure", "interrupted")
 
 
 class Row(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
 
 # --- rows ------------------------------------------------------------------------------------
