@@ -71,6 +71,9 @@ class EpistemicPublic(BaseModel):
 
     character_id: UUID
     name: str
+    mode: Literal["personal", "shared"] = Field(description=(
+        "the frame's narration: in a shared frame every prompt holds only what everyone present "
+        "knows, and no character's overrides"))
     known: list[Fact]
     withheld: list[Withheld]
     overrides: list[KnowledgeOverride]

@@ -13,21 +13,24 @@ from api import schemas_gm
 from api.deps import ClockDep, CurrentUser, RegistryDep, StoreDep
 from synthesis import knowledge, medium
 from synthesis.errors import InvalidInput, NotFound
+from synthesis.store import Connection
 from synthesis.store_api import ApiStore
 from synthesis.types import Character, Epistemic, KnowledgeOverride
 
 router = APIRouter(prefix="/frames/{frame_id}/characters/{character_id}", tags=["gm"])
 
 
-async def _view(st: ApiStore, frame_id: UUID, character_id: UUID,
-                overrides: list[KnowledgeOverride]) -> tuple[Character, Epistemic]:
-    cast = await st.list_characters(frame_id)
+async def _view(st: ApiStore, frame_id: UUID, character_id: UUID, *, conn: Connection | None = None
+                ) -> tuple[Character, Epistemic, list[KnowledgeOverride]]:
+    """The character, its epistemic view and the overrides in it; no such character → 404."""
+    cast = await st.list_characters(frame_id, conn=conn)
     me = next((c for c in cast if c.id == character_id), None)
     if me is None:
         raise NotFound("character not found", field="character_id")
-    affs = await st.list_affiliations(frame_id)
-    mems = await st.list_memberships(frame_id)
-    return me, knowledge.epistemic(character_id, cast, affs, mems, overrides)
+    affs = await st.list_affiliations(frame_id, conn=conn)
+    mems = await st.list_memberships(frame_id, conn=conn)
+    overrides = await st.knowledge_overrides(frame_id, character_id, conn=conn)
+    return me, knowledge.epistemic(character_id, cast, affs, mems, overrides), overrides
 
 
 @router.get("/epistemic", response_model=schemas_gm.EpistemicPublic)
@@ -36,10 +39,12 @@ async def epistemic(frame_id: UUID, character_id: UUID, user: CurrentUser, st: S
     """What this character knows and why, what it does not and why, and its directive now."""
     async with st.as_gm(user.id, frame_id):
         pass
-    overrides = await st.knowledge_overrides(frame_id, character_id)
-    me, view = await _view(st, frame_id, character_id, overrides)
+    me, view, overrides = await _view(st, frame_id, character_id)
+    frame = await st.get_frame(frame_id)
+    if frame is None:
+        raise NotFound("frame not found", field="frame_id")
     directive = await medium.preview(st, registry, frame_id, character_id)
-    return schemas_gm.EpistemicPublic(character_id=me.id, name=me.name, known=view.known,
+    return schemas_gm.EpistemicPublic(character_id=me.id, name=me.name, mode=frame.mode, known=view.known,
                                       withheld=view.withheld, overrides=overrides, directive=directive)
 
 
@@ -54,8 +59,7 @@ async def change_knowledge(frame_id: UUID, character_id: UUID, body: schemas_gm.
     if body.redact is not None and not body.redact:
         raise InvalidInput("redact is empty", field="redact")
     async with st.as_gm(user.id, frame_id) as conn:
-        overrides = await st.knowledge_overrides(frame_id, character_id, conn=conn)
-        _, view = await _view(st, frame_id, character_id, overrides)
+        _, view, _ = await _view(st, frame_id, character_id, conn=conn)
         if body.add is not None:
             return await st.add_knowledge_override(conn, frame_id, character_id, "add", body.add, None,
                                                    user.id, clock.now())

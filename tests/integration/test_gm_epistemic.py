@@ -65,6 +65,7 @@ async def test_the_view_is_the_gms_and_explains_known_and_withheld(db_url: str) 
         r = await api.get(path, gm)
         assert r.status_code == 200, r.text
         view = r.json()
+        assert view["mode"] == "personal"
         known = {(f["fact"], f["layer"], f["about"], f["source"]) for f in view["known"]}
         assert ("BRIX-SECRET", "internal", "Brix", "own") in known
         assert ("Tall.", "external", "Alda", "public") in known
@@ -176,3 +177,17 @@ async def test_overrides_change_the_next_directive_and_removing_them_restores_it
         assert ADDED not in restored
         assert not (await api.get(f"/frames/{fid}/characters/{brix}/epistemic", gm)).json()["overrides"]
         assert error(await delete(api, f"{path}/{added['id']}", gm)) == (404, "override_id")
+
+
+async def test_a_shared_frame_applies_no_ones_overrides(db_url: str) -> None:
+    """A shared narration is for everyone present: one character's added fact never enters it."""
+    async with clocked_api(db_url) as api:
+        cast = await cast_of(api.st, mode="shared")
+        fid, gm, brix = cast.frame_id, cast.gm, cast.ids["Brix"]
+        r = await api.post(f"/frames/{fid}/characters/{brix}/knowledge", gm, {"add": ADDED})
+        assert r.status_code == 201, r.text
+        view = (await api.get(f"/frames/{fid}/characters/{brix}/epistemic", gm)).json()
+        assert view["mode"] == "shared"
+        assert ADDED not in view["directive"]
+        assert "BRIX-SECRET" not in view["directive"]
+        assert ADDED not in await directive(api, fid, brix, gm)

@@ -87,6 +87,8 @@ export class EpistemicPanel {
       h('strong', REASON[x.reason] || x.reason),
       x.override_id ? [' ', undo(x.override_id, 'Restore')] : null)));
     replace(this.dialog, head,
+      view.mode === 'shared' ? h('p.muted#epistemic-shared', 'This frame narrates shared: every prompt holds only '
+        + 'what everyone present knows, and no character\'s own facts or overrides.') : null,
       h('p.error#epistemic-error', { role: 'alert', hidden: true }),
       h('div.columns.epistemic',
         h('section.column', h('h3', 'Knows'), add, known),
