@@ -8,6 +8,11 @@ A viewer knows:
     viewer through some public membership.
 It never knows another character's internal, another character's hidden membership, or any
 trace of an affiliation that reaches it only through hidden memberships.
+
+The GM may override one character's knowledge (``KnowledgeOverride``): add a fact, or redact a
+fact it would otherwise know. ``epistemic`` walks all of this once, recording each fact as known
+(with its source) or withheld (with its reason); ``build_knowledge`` is that walk's result, so
+the GM's epistemic view and the prompt cannot disagree.
 """
 
 from __future__ import annotations
@@ -89,13 +94,11 @@ def epistemic(viewer_id: UUID, characters: Iterable[Character], affiliations: It
         if m.character_id == viewer_id or m.affiliation_id not in affs:
             continue
         if m.hidden:
-            walk.withhold(fact_id("membership", m.character_id, str(m.affiliation_id)), "membership",
-                          chars[m.character_id].name if m.character_id in chars else "unknown",
+            walk.withhold(_membership(m), "membership", _name(chars, m.character_id),
                           f"{_name(chars, m.character_id)}'s membership in {affs[m.affiliation_id].name}",
                           "hidden")
         else:
             public_by_char.setdefault(m.character_id, []).append(m.affiliation_id)
-    visible_affs = known_affiliations({viewer_id}, members)
 
     def person(c: Character, source: str) -> PersonView:
         own = c.id == viewer_id
@@ -119,14 +122,33 @@ def epistemic(viewer_id: UUID, characters: Iterable[Character], affiliations: It
 
     me_view = person(me, "own")
     others = [person(c, "public") for c in chars.values() if c.id != viewer_id]
+    # A redacted membership is one the viewer does not know of: not its own group any more, and
+    # no way for a group to reach it.
+    unredacted = [m for m in members if _membership(m) not in walk.redacted]
+    groups = _groups(walk, viewer_id, affs, members, unredacted)
+    added = [o for o in mine_ov if o.kind == "add" and o.text.strip()]
+    for o in added:
+        walk.known.append(Fact(id=f"override:{o.id}", fact=o.text, layer="gm", about=me.name,
+                               source="gm_override", override_id=o.id))
+    know = Knowledge(me=me_view, others=others, groups=groups, gm_facts=[o.text for o in added])
+    return Epistemic(known=walk.known, withheld=walk.withheld, knowledge=know)
+
+
+def _groups(walk: _Walk, viewer_id: UUID, affs: dict[UUID, Affiliation], members: list[Membership],
+            unredacted: list[Membership]) -> list[GroupView]:
+    mine = {m.affiliation_id: m for m in unredacted if m.character_id == viewer_id}
+    visible = known_affiliations({viewer_id}, unredacted)
+    reachable = known_affiliations({viewer_id}, members)  # before the GM's redactions
+    mine_before = {m.affiliation_id for m in members if m.character_id == viewer_id}
     groups = []
     for aid in sorted(affs, key=lambda a: affs[a].name):
         a = affs[aid]
         membership = mine.get(aid)
-        if aid not in visible_affs:
+        if aid not in visible:
+            why = "redacted" if aid in reachable else "hidden"
             for lay in ("universal", "external", "internal"):
                 if getattr(a, lay):
-                    walk.withhold(fact_id("affiliation", aid, lay), lay, a.name, getattr(a, lay), "hidden")
+                    walk.withhold(fact_id("affiliation", aid, lay), lay, a.name, getattr(a, lay), why)
             continue
         source = f"affiliation:{a.name}" if membership else "public"
         layer = {lay: walk.know(fact_id("affiliation", aid, lay), lay, a.name, getattr(a, lay), source)
@@ -137,15 +159,14 @@ def epistemic(viewer_id: UUID, characters: Iterable[Character], affiliations: It
                                  a.internal, source)
         elif a.internal:
             walk.withhold(fact_id("affiliation", aid, "internal"), "internal", a.name, a.internal,
-                          "not_member")
+                          "redacted" if aid in mine_before else "not_member")
         groups.append(GroupView(name=a.name, internal=internal, member=membership is not None,
                                 hidden=bool(membership and membership.hidden), **layer))
-    added = [o for o in mine_ov if o.kind == "add" and o.text.strip()]
-    for o in added:
-        walk.known.append(Fact(id=f"override:{o.id}", fact=o.text, layer="gm", about=me.name,
-                               source="gm_override", override_id=o.id))
-    know = Knowledge(me=me_view, others=others, groups=groups, gm_facts=[o.text for o in added])
-    return Epistemic(known=walk.known, withheld=walk.withheld, knowledge=know)
+    return groups
+
+
+def _membership(m: Membership) -> str:
+    return fact_id("membership", m.character_id, str(m.affiliation_id))
 
 
 def _name(chars: dict[UUID, Character], cid: UUID) -> str:

@@ -90,8 +90,8 @@ def test_the_view_and_the_directive_agree(w: World) -> None:
 def test_overrides_add_and_redact_in_the_directive(w: World, data: st.DataObject) -> None:
     i = data.draw(st.integers(0, len(w.characters) - 1))
     me = w.characters[i]
-    layer_facts = [f for f in view(w, me).known if f.layer in LAYERS]
-    chosen = data.draw(st.lists(st.sampled_from(layer_facts), unique_by=lambda f: f.id, max_size=4))
+    facts = view(w, me).known  # layers and memberships alike
+    chosen = data.draw(st.lists(st.sampled_from(facts), unique_by=lambda f: f.id, max_size=4))
     added = f"GMFACT-{w.nonce} the vault code is 7-4-1"
     ovs = [override(w, me, "add", text=added), *(override(w, me, "redact", fact_id=f.id) for f in chosen)]
     v = view(w, me, ovs)
@@ -99,10 +99,15 @@ def test_overrides_add_and_redact_in_the_directive(w: World, data: st.DataObject
     assert added in text
     assert any(f.source == "gm_override" and f.fact == added for f in v.known)
     redacted = {x.id: x for x in v.withheld if x.reason == "redacted"}
+    assert not {f.id for f in v.known} & {x.id for x in v.withheld}
     for f in chosen:
         assert f.id in redacted
         assert redacted[f.id].fact == f.fact
-        assert f.fact not in text
+        if f.layer in LAYERS:
+            assert f.fact not in text
+    for x in v.withheld:  # what a redacted membership takes with it is gone from the prompt too
+        if x.layer in LAYERS:
+            assert x.fact not in text, f"withheld {x.id} ({x.reason}) reached the directive"
     # Someone else's override of this character's knowledge is not this character's.
     other = w.characters[(i + 1) % len(w.characters)]
     assert added not in prompt(w, (i + 1) % len(w.characters), ovs)
@@ -121,3 +126,33 @@ def test_the_issue_example_hidden_membership_is_withheld_with_its_reason() -> No
     assert ("a cop", "private") in reasons
     assert ("the raid", "hidden") in reasons  # the unit reaches Alice only through a hidden membership
     assert {(f.fact, f.layer, f.source) for f in v.known} == {("afraid", "internal", "own")}
+
+
+def test_redacting_a_membership_takes_the_group_with_it() -> None:
+    """Kessa's own secret membership redacted: she is no longer told she is in the Cell, nor its
+    private truth; Dax's public membership redacted: a group only he reached her through is gone."""
+    fid = uuid.uuid4()
+    kessa = Character(id=uuid.uuid4(), frame_id=fid, name="Kessa", handle="kessa")
+    dax = Character(id=uuid.uuid4(), frame_id=fid, name="Dax", handle="dax")
+    cell = Affiliation(id=uuid.uuid4(), frame_id=fid, name="Cell", universal="CELL-UNI", internal="CELL-INT")
+    guild = Affiliation(id=uuid.uuid4(), frame_id=fid, name="Guild", external="GUILD-EXT", internal="GUILD-INT")
+    mems = [Membership(frame_id=fid, character_id=kessa.id, affiliation_id=cell.id, hidden=True),
+            Membership(frame_id=fid, character_id=dax.id, affiliation_id=guild.id)]
+    w = World(frame_id=fid, mode="personal", nonce=1, characters=[kessa, dax], affiliations=[cell, guild],
+              memberships=mems, solids={kessa.id: ["earlier"], dax.id: []}, trigger="expiry",
+              with_action=[True, False])
+    before = view(w, kessa)
+    assert {g.name for g in before.knowledge.groups} == {"Cell", "Guild"}
+    ovs = [override(w, kessa, "redact", fact_id=knowledge.fact_id("membership", kessa.id, str(cell.id))),
+           override(w, kessa, "redact", fact_id=knowledge.fact_id("membership", dax.id, str(guild.id)))]
+    after = view(w, kessa, ovs)
+    assert after.knowledge.groups == []
+    assert after.knowledge.me.affiliations == []
+    assert [o.affiliations for o in after.knowledge.others] == [[]]
+    reasons = {(x.fact, x.reason) for x in after.withheld}
+    assert {("CELL-INT", "redacted"), ("CELL-UNI", "redacted"), ("GUILD-EXT", "redacted"),
+            ("GUILD-INT", "redacted")} <= reasons
+    text = prompt(w, 0, ovs)
+    for secret in ("CELL-INT", "CELL-UNI", "GUILD-EXT", "Cell", "Guild"):
+        assert secret not in text
+    assert "CELL-INT" in prompt(w, 0, [])
