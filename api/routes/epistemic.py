@@ -63,9 +63,14 @@ async def change_knowledge(frame_id: UUID, character_id: UUID, body: schemas_gm.
         if body.add is not None:
             return await st.add_knowledge_override(conn, frame_id, character_id, "add", body.add, None,
                                                    user.id, clock.now())
-        fact = next((f for f in view.known if body.redact in (f.id, f.fact)), None)
-        if fact is None:
+        named = [f for f in view.known if f.id == body.redact] or [
+            f for f in view.known if f.fact == body.redact]
+        if not named:
             raise InvalidInput("redact names no fact this character knows", field="redact")
+        if len(named) > 1:
+            raise InvalidInput("redact's text is more than one fact this character knows: give its id",
+                               field="redact")
+        fact = named[0]
         if fact.override_id is not None:
             raise InvalidInput("that fact is the GM's own addition: delete its override instead",
                                field="redact")

@@ -148,6 +148,10 @@ async def test_overrides_change_the_next_directive_and_removing_them_restores_it
         assert ADDED not in await directive(api, fid, alda, gm)
         # Redacting it again names nothing Brix knows now.
         assert error(await api.post(path, gm, {"redact": "Tall."})) == (422, "redact")
+        # A text two known facts share is ambiguous: the id is needed.
+        async with st.pool.acquire() as conn:
+            await conn.execute("UPDATE public.characters SET external = 'Beeps.' WHERE id = $1", brix)
+        assert error(await api.post(path, gm, {"redact": "Beeps."})) == (422, "redact")
 
         # A real synthesis compiles the same: the override reaches the Medium's prompt.
         await commit(st, cast, "Brix", "I check the floor tiles", -2, clock.now())
