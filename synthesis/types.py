@@ -293,9 +293,6 @@ class Knowledge(BaseModel):
     gm_facts: list[str] = Field(default_factory=list)  # added to this character by the GM
 
 
-FactSource = str  # "own", "public", "affiliation:<name>", "gm_override"
-
-
 class KnowledgeOverride(Row):
     """A GM's per-character change to what it knows: ``add`` a fact (``text``), or ``redact``
     one it would otherwise know (``fact_id``, as ``knowledge.epistemic`` names facts)."""
@@ -316,7 +313,7 @@ class Fact(BaseModel):
     fact: str
     layer: str  # universal, external, internal, membership, gm
     about: str
-    source: FactSource
+    source: str  # "own", "public", "affiliation:<name>" (known as a member), "gm_override"
     override_id: UUID | None = None  # a GM-added fact: the override that added it
 
 
