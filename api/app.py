@@ -24,6 +24,7 @@ from api.middleware import MAX_BODY_BYTES, BodyLimit, RateLimiter, Timing
 from api.routes import (
     affiliations,
     characters,
+    epistemic,
     frames,
     gm,
     liquid,
@@ -99,7 +100,8 @@ def create_app(settings: Settings, *, pool: Any = None, llm: Registry | None = N
                            allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
                            allow_headers=["Authorization", "Content-Type"])
     app.include_router(plumbing.router)
-    for module in (frames, characters, affiliations, models, liquid, reading, gm, pacing, narration, ooc, review):
+    for module in (frames, characters, affiliations, models, liquid, reading, gm, epistemic, pacing,
+                   narration, ooc, review):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(realtime_routes.router)
     _static(app, web_dir)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from api.schemas import Input
 from synthesis.pacing import MAX_EXTEND_SECONDS
-from synthesis.types import OocMessage
+from synthesis.types import Fact, KnowledgeOverride, OocMessage, Withheld
 
 
 class Extend(Input):
@@ -55,3 +55,26 @@ class ActionEdit(Input):
 class OutcomeEdit(Input):
     world_facts: list[Annotated[str, Field(max_length=1000)]] | None = Field(None, max_length=20)
     actions_resolved: list[ActionEdit] | None = Field(None, max_length=20)
+
+
+class KnowledgeChange(Input):
+    """Exactly one of ``add`` (a fact this character now knows) and ``redact`` (a fact it knows,
+    by its text or its id in the epistemic view, that it no longer knows)."""
+
+    add: str | None = Field(default=None, max_length=2000)
+    redact: str | None = Field(default=None, max_length=2000)
+
+
+class EpistemicPublic(BaseModel):
+    """One character's epistemic view: what it knows (each fact with its source), what is
+    withheld from it and why, the GM's overrides of it, and its latest directive."""
+
+    character_id: UUID
+    name: str
+    mode: Literal["personal", "shared"] = Field(description=(
+        "the frame's narration: in a shared frame every prompt holds only what everyone present "
+        "knows, and no character's overrides"))
+    known: list[Fact]
+    withheld: list[Withheld]
+    overrides: list[KnowledgeOverride]
+    directive: str

@@ -35,7 +35,7 @@ def public_view(inp: MediumInput) -> MediumInput:
     me = k.me.model_copy(update={"internal": None,
                                  "affiliations": [a for a in k.me.affiliations if a in mine]})
     return inp.model_copy(update={
-        "knowledge": k.model_copy(update={"me": me, "groups": groups}),
+        "knowledge": k.model_copy(update={"me": me, "groups": groups, "gm_facts": []}),
         "recent_narrative": []})
 
 

@@ -132,6 +132,8 @@ def compile_directive(inp: MediumInput, *, json_mode: bool = False) -> list[Mess
     lines += [title, f"- known to all: {me.universal}", f"- how others see you: {me.external}"]
     if me.internal is not None and not shared:
         lines.append(f"- private (only you know): {me.internal}")
+    if not shared:
+        lines += [f"- you also know (only you): {fact}" for fact in k.gm_facts]
     lines.append("")
     groups = [g for g in k.groups if g.member]
     if groups:

@@ -22,6 +22,7 @@ from synthesis.types import (
     Affiliation,
     Character,
     Frame,
+    KnowledgeOverride,
     LiquidEntry,
     MediumInput,
     Membership,
@@ -119,7 +120,10 @@ def build_medium_input(doc: dict[str, Any], *, outcome_budget: int = OUTCOME_BUD
     if mode == "shared":
         know = knowledge.public_knowledge(chars.values(), affs, members, narrator_for=me)
     else:
-        know = knowledge.build_knowledge(me.id, chars.values(), affs, members)
+        # The GM's per-character overrides (``Queries.gather`` reads them); a shared narration,
+        # for everyone present, never carries one character's.
+        overrides = [KnowledgeOverride.model_validate(o) for o in doc.get("knowledge_overrides", [])]
+        know = knowledge.build_knowledge(me.id, chars.values(), affs, members, overrides)
 
     source = None
     if window and window.interrupt_source_id and window.interrupt_source_id in chars:

@@ -199,6 +199,8 @@ def build(inp: MediumInput) -> Guard:
 
     if inp.mode == "personal":
         add("private", k.me.internal)
+        for fact in k.gm_facts:  # the GM told this character alone
+            add("private", fact)
         for g in k.groups:
             if g.member:
                 add("group", g.internal)

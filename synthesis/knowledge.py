@@ -8,6 +8,11 @@ A viewer knows:
     viewer through some public membership.
 It never knows another character's internal, another character's hidden membership, or any
 trace of an affiliation that reaches it only through hidden memberships.
+
+The GM may override one character's knowledge (``KnowledgeOverride``): add a fact, or redact a
+fact it would otherwise know. ``epistemic`` walks all of this once, recording each fact as known
+(with its source) or withheld (with its reason); ``build_knowledge`` is that walk's result, so
+the GM's epistemic view and the prompt cannot disagree.
 """
 
 from __future__ import annotations
@@ -18,10 +23,14 @@ from uuid import UUID
 from synthesis.types import (
     Affiliation,
     Character,
+    Epistemic,
+    Fact,
     GroupView,
     Knowledge,
+    KnowledgeOverride,
     Membership,
     PersonView,
+    Withheld,
 )
 
 
@@ -34,48 +43,141 @@ def known_affiliations(viewer_ids: Iterable[UUID], memberships: Iterable[Members
     return {m.affiliation_id for m in memberships if m.character_id in viewers or not m.hidden}
 
 
-def build_knowledge(viewer_id: UUID, characters: Iterable[Character],
-                    affiliations: Iterable[Affiliation], memberships: Iterable[Membership]
-                    ) -> Knowledge:
+class _Walk:
+    """Records every fact the walk meets: known (with its source) or withheld (with why). A fact
+    the GM redacts is withheld, and reads as empty where the prompt would have shown it."""
+
+    def __init__(self, redacted: dict[str, UUID]) -> None:
+        self.redacted = redacted
+        self.known: list[Fact] = []
+        self.withheld: list[Withheld] = []
+
+    def know(self, fid: str, layer: str, about: str, text: str, source: str) -> str:
+        if not text:
+            return ""
+        if fid in self.redacted:
+            self.withheld.append(Withheld(id=fid, fact=text, layer=layer, about=about,
+                                          reason="redacted", override_id=self.redacted[fid]))
+            return ""
+        self.known.append(Fact(id=fid, fact=text, layer=layer, about=about, source=source))
+        return text
+
+    def withhold(self, fid: str, layer: str, about: str, text: str, reason: str) -> None:
+        self.withheld.append(Withheld(id=fid, fact=text, layer=layer, about=about, reason=reason))
+
+
+def fact_id(kind: str, subject: UUID, layer: str) -> str:
+    """A fact's stable name: ``character:<id>:<layer>``, ``affiliation:<id>:<layer>`` or
+    ``membership:<character id>:<affiliation id>``. Overrides redact facts by it."""
+    return f"{kind}:{subject}:{layer}"
+
+
+def epistemic(viewer_id: UUID, characters: Iterable[Character], affiliations: Iterable[Affiliation],
+              memberships: Iterable[Membership],
+              overrides: Iterable[KnowledgeOverride] = ()) -> Epistemic:
+    """What ``viewer_id`` knows (each fact with its source), what is withheld from it and why,
+    and the ``Knowledge`` its prompts get: one walk, so the GM's view and the prompt agree.
+    ``overrides`` are the GM's for this character (others' are ignored): ``add`` a fact,
+    ``redact`` a known one by its ``fact_id``."""
     chars = {c.id: c for c in characters}
     affs = {a.id: a for a in affiliations}
     members = list(memberships)
     if viewer_id not in chars:
         raise KeyError(f"character {viewer_id} is not in this frame")
     me = chars[viewer_id]
+    mine_ov = [o for o in overrides if o.character_id == viewer_id]
+    walk = _Walk({o.fact_id: o.id for o in mine_ov if o.kind == "redact" and o.fact_id})
 
     mine = {m.affiliation_id: m for m in members if m.character_id == viewer_id}
     public_by_char: dict[UUID, list[UUID]] = {}
     for m in members:
-        if m.character_id != viewer_id and not m.hidden:
-            public_by_char.setdefault(m.character_id, []).append(m.affiliation_id)
-    visible_affs = known_affiliations({viewer_id}, members)
-
-    me_view = PersonView(
-        handle=me.handle, name=me.name, universal=me.universal, external=me.external,
-        internal=me.internal, is_player=me.user_id is not None,
-        affiliations=sorted(affs[a].name for a in mine if a in affs),
-    )
-    others = [
-        PersonView(
-            handle=c.handle, name=c.name, universal=c.universal, external=c.external,
-            internal=None, is_player=c.user_id is not None,
-            affiliations=sorted(affs[a].name for a in public_by_char.get(c.id, []) if a in affs),
-        )
-        for c in chars.values() if c.id != viewer_id
-    ]
-    groups = []
-    for aid in sorted(visible_affs, key=lambda a: affs[a].name if a in affs else ""):
-        if aid not in affs:
+        if m.character_id == viewer_id or m.affiliation_id not in affs:
             continue
+        if m.hidden:
+            walk.withhold(_membership(m), "membership", _name(chars, m.character_id),
+                          f"{_name(chars, m.character_id)}'s membership in {affs[m.affiliation_id].name}",
+                          "hidden")
+        else:
+            public_by_char.setdefault(m.character_id, []).append(m.affiliation_id)
+
+    def person(c: Character, source: str) -> PersonView:
+        own = c.id == viewer_id
+        layer = {lay: walk.know(fact_id("character", c.id, lay), lay, c.name, getattr(c, lay), source)
+                 for lay in ("universal", "external")}
+        if own:
+            internal: str | None = walk.know(fact_id("character", c.id, "internal"), "internal",
+                                             c.name, c.internal, "own")
+        else:
+            internal = None
+            if c.internal:
+                walk.withhold(fact_id("character", c.id, "internal"), "internal", c.name,
+                              c.internal, "private")
+        groups = list(mine) if own else public_by_char.get(c.id, [])
+        names = sorted(affs[a].name for a in groups if a in affs and walk.know(
+            fact_id("membership", c.id, str(a)), "membership", c.name,
+            f"{c.name} is a member of {affs[a].name}"
+            + (" (secretly)" if own and mine[a].hidden else ""), source))
+        return PersonView(handle=c.handle, name=c.name, internal=internal, affiliations=names,
+                          is_player=c.user_id is not None, **layer)
+
+    me_view = person(me, "own")
+    others = [person(c, "public") for c in chars.values() if c.id != viewer_id]
+    # A redacted membership is one the viewer does not know of: not its own group any more, and
+    # no way for a group to reach it.
+    unredacted = [m for m in members if _membership(m) not in walk.redacted]
+    groups = _groups(walk, viewer_id, affs, members, unredacted)
+    added = [o for o in mine_ov if o.kind == "add" and o.text.strip()]
+    for o in added:
+        walk.known.append(Fact(id=f"override:{o.id}", fact=o.text, layer="gm", about=me.name,
+                               source="gm_override", override_id=o.id))
+    know = Knowledge(me=me_view, others=others, groups=groups, gm_facts=[o.text for o in added])
+    return Epistemic(known=walk.known, withheld=walk.withheld, knowledge=know)
+
+
+def _groups(walk: _Walk, viewer_id: UUID, affs: dict[UUID, Affiliation], members: list[Membership],
+            unredacted: list[Membership]) -> list[GroupView]:
+    mine = {m.affiliation_id: m for m in unredacted if m.character_id == viewer_id}
+    visible = known_affiliations({viewer_id}, unredacted)
+    reachable = known_affiliations({viewer_id}, members)  # before the GM's redactions
+    mine_before = {m.affiliation_id for m in members if m.character_id == viewer_id}
+    groups = []
+    for aid in sorted(affs, key=lambda a: affs[a].name):
         a = affs[aid]
         membership = mine.get(aid)
-        groups.append(GroupView(
-            name=a.name, universal=a.universal, external=a.external,
-            internal=a.internal if membership else None,
-            member=membership is not None, hidden=bool(membership and membership.hidden),
-        ))
-    return Knowledge(me=me_view, others=others, groups=groups)
+        if aid not in visible:
+            why = "redacted" if aid in reachable else "hidden"
+            for lay in ("universal", "external", "internal"):
+                if getattr(a, lay):
+                    walk.withhold(fact_id("affiliation", aid, lay), lay, a.name, getattr(a, lay), why)
+            continue
+        source = f"affiliation:{a.name}" if membership else "public"
+        layer = {lay: walk.know(fact_id("affiliation", aid, lay), lay, a.name, getattr(a, lay), source)
+                 for lay in ("universal", "external")}
+        internal = None
+        if membership:
+            internal = walk.know(fact_id("affiliation", aid, "internal"), "internal", a.name,
+                                 a.internal, source)
+        elif a.internal:
+            walk.withhold(fact_id("affiliation", aid, "internal"), "internal", a.name, a.internal,
+                          "redacted" if aid in mine_before else "not_member")
+        groups.append(GroupView(name=a.name, internal=internal, member=membership is not None,
+                                hidden=bool(membership and membership.hidden), **layer))
+    return groups
+
+
+def _membership(m: Membership) -> str:
+    return fact_id("membership", m.character_id, str(m.affiliation_id))
+
+
+def _name(chars: dict[UUID, Character], cid: UUID) -> str:
+    return chars[cid].name if cid in chars else "unknown"
+
+
+def build_knowledge(viewer_id: UUID, characters: Iterable[Character],
+                    affiliations: Iterable[Affiliation], memberships: Iterable[Membership],
+                    overrides: Iterable[KnowledgeOverride] = ()) -> Knowledge:
+    """Exactly what ``viewer_id`` may know, as its prompt shows it (``epistemic``'s walk)."""
+    return epistemic(viewer_id, characters, affiliations, memberships, overrides).knowledge
 
 
 def public_knowledge(characters: Iterable[Character], affiliations: Iterable[Affiliation],

@@ -16,7 +16,7 @@ from uuid import UUID
 from synthesis import errors, pacing, review, route
 from synthesis.store import Connection, Store
 from synthesis.store_queries import _model
-from synthesis.types import OocMessage, Window
+from synthesis.types import KnowledgeOverride, OocMessage, Window
 
 
 class GmStore(Store):
@@ -92,3 +92,31 @@ class GmStore(Store):
     async def ooc_since(self, conn: Connection, frame_id: UUID, since: int, limit: int) -> list[OocMessage]:
         """As user (RLS: members only): the frame's OOC messages after cursor ``since``."""
         return [_model(OocMessage, r) for r in await self._fetch("ooc_since", frame_id, since, limit, conn=conn)]
+
+    # --- the epistemic view's knowledge overrides --------------------------------------------------
+
+    async def knowledge_overrides(self, frame_id: UUID, character_id: UUID, *,
+                                  conn: Connection | None = None) -> list[KnowledgeOverride]:
+        """The GM's overrides of one character's knowledge, oldest first."""
+        rows = await self._fetch("knowledge_overrides_of", frame_id, character_id, conn=conn)
+        return [_model(KnowledgeOverride, r) for r in rows]
+
+    async def add_knowledge_override(self, conn: Connection, frame_id: UUID, character_id: UUID,
+                                     kind: str, text: str, fact_id: str | None, user_id: UUID,
+                                     now: datetime) -> KnowledgeOverride:
+        """One override and its ``frame`` event (the GM only), in ``conn`` (holding the frame lock)."""
+        row = await self._fetchrow("knowledge_override_insert", frame_id, character_id, kind, text,
+                                   fact_id, user_id, now, conn=conn)
+        await self.emit(conn, frame_id, [("frame", frame_id, [])])
+        return _model(KnowledgeOverride, row)
+
+    async def delete_knowledge_override(self, conn: Connection, frame_id: UUID, character_id: UUID,
+                                        override_id: UUID) -> KnowledgeOverride | None:
+        """Remove one override (None: no such override of this character) and log a ``frame``
+        event (the GM only)."""
+        row = await self._fetchrow("knowledge_override_delete", frame_id, character_id, override_id,
+                                   conn=conn)
+        if row is None:
+            return None
+        await self.emit(conn, frame_id, [("frame", frame_id, [])])
+        return _model(KnowledgeOverride, row)

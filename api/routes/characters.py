@@ -93,4 +93,6 @@ async def character_knowledge(frame_id: UUID, character_id: UUID, user: CurrentU
                         field="character_id")
     affs = await st.list_affiliations(frame_id)
     mems = await st.list_memberships(frame_id)
-    return knowledge.build_knowledge(character_id, cast, affs, mems)
+    # The GM's overrides apply, as in the prompt; the overrides themselves stay the GM's.
+    overrides = await st.knowledge_overrides(frame_id, character_id)
+    return knowledge.build_knowledge(character_id, cast, affs, mems, overrides)

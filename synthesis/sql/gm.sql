@@ -70,3 +70,17 @@ SELECT jsonb_build_object(
 
 -- name: review_apply
 SELECT public.medium_review_apply_v1($1, $2) AS result;
+
+-- name: knowledge_overrides_of
+-- The GM's knowledge overrides of one character (synthesis/knowledge.py applies them).
+SELECT * FROM public.knowledge_overrides WHERE frame_id = $1 AND character_id = $2
+ ORDER BY seq;
+
+-- name: knowledge_override_insert
+INSERT INTO public.knowledge_overrides (frame_id, character_id, kind, text, fact_id, created_by, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+RETURNING *;
+
+-- name: knowledge_override_delete
+DELETE FROM public.knowledge_overrides WHERE frame_id = $1 AND character_id = $2 AND id = $3
+RETURNING *;

@@ -184,7 +184,13 @@ UPDATE public.windows
 RETURNING *;
 
 -- name: gather
-SELECT public.medium_gather_v2($1, $2, $3, $4) AS doc;
+-- The gather document plus the gathered character's knowledge overrides (GM-made, applied by
+-- synthesis/knowledge.py), in one statement.
+WITH g AS (SELECT public.medium_gather_v2($1, $2, $3, $4) AS doc)
+SELECT g.doc || jsonb_build_object('knowledge_overrides', coalesce(
+         (SELECT jsonb_agg(to_jsonb(o) ORDER BY o.seq) FROM public.knowledge_overrides o
+           WHERE o.frame_id = $1 AND o.character_id = (g.doc ->> 'character_id')::uuid), '[]'::jsonb)) AS doc
+FROM g;
 
 -- name: open_window_of
 -- The open window that holds this character's committed liquid: its own, or (shared mode) the

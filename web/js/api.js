@@ -187,6 +187,9 @@ export class Api {
   narrate(id, body) { return this.post(`/frames/${id}/narrate`, body); }
   ooc(id, since = 0) { return this.get(`/frames/${id}/ooc?since=${since}&limit=1000`); }
   postOoc(id, text) { return this.post(`/frames/${id}/ooc`, { text }); }
+  epistemic(id, cid) { return this.get(`/frames/${id}/characters/${cid}/epistemic`); }
+  changeKnowledge(id, cid, body) { return this.post(`/frames/${id}/characters/${cid}/knowledge`, body); }
+  removeOverride(id, cid, oid) { return this.del(`/frames/${id}/characters/${cid}/knowledge/${oid}`); }
 }
 
 /** The `sub` claim of a JWT (the user id), without verifying it (the server does that). */

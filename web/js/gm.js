@@ -11,6 +11,7 @@ import { paragraphs } from './views/narratives.js';
 import { setupDirectiveDialog, showDirective } from './views/directive.js';
 import { renderMetrics } from './views/metrics.js';
 import { setupGmTools } from './views/gmtools.js';
+import { EpistemicPanel } from './views/epistemic.js';
 
 const STATS_EVERY_MS = 3000;
 
@@ -83,8 +84,9 @@ async function run(api, frameId, token) {
   const timers = new TimerBoard($('#timers'), {
     names, order: characters.map((c) => c.id), controls: (t) => tools.windowControls(t, (row) => timers.upsert(row)),
   });
+  const epistemic = new EpistemicPanel({ api, frameId });
   renderCharacters(characters, (c) => showDirective(`Next directive for ${c.name} (preview)`,
-    () => api.characterDirective(frameId, c.id)));
+    () => api.characterDirective(frameId, c.id)), (c) => epistemic.open(c));
 
   const onDirective = (n) => showDirective(
     `Directive for ${names.get(n.character_id) || 'unknown'}'s narrative · ${n.clock || ''}`,
@@ -296,7 +298,7 @@ function renderFrame(frame) {
   mode.textContent = frame.mode ? `${frame.mode} mode` : '';
 }
 
-function renderCharacters(characters, onPreview) {
+function renderCharacters(characters, onPreview, onEpistemic) {
   replace($('#characters'),
     h('h2#characters-h', 'Characters'),
     h('ul.character-list', characters.map((c) => h('li.character', { dataset: { character: c.id } },
@@ -304,7 +306,8 @@ function renderCharacters(characters, onPreview) {
         h('span.badge', { class: c.is_npc ? 'npc-badge' : 'player-badge' }, c.is_npc ? 'NPC' : 'player'),
         (c.affiliations || []).map((a) => h('span.badge.aff', a))),
       c.external ? h('p.muted', c.external) : null,
-      h('button.preview', { type: 'button', onclick: () => onPreview(c) }, 'Preview directive')))));
+      h('button.preview', { type: 'button', onclick: () => onPreview(c) }, 'Preview directive'),
+      h('button.epistemic', { type: 'button', onclick: () => onEpistemic(c) }, 'Epistemic')))));
 }
 
 boot();
