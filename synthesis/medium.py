@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from synthesis import blind, gather, parse, route
+from synthesis import blind, budget, gather, parse, route
 from synthesis import compile as compile_
 from synthesis.clock import Clock
 from synthesis.errors import OutcomeRefused, ParseError
@@ -162,9 +162,10 @@ async def apply(st: Store, inp: MediumInput, result: route.MediumResult, *, now:
 
 
 async def prepare(st: Store, frame_id: UUID, window_id: UUID | None, *,
-                  character_id: UUID | None = None) -> tuple[MediumInput, dict[str, Any]]:
+                  character_id: UUID | None = None,
+                  prompt_budget: int = budget.DEFAULT_PROMPT_BUDGET) -> tuple[MediumInput, dict[str, Any]]:
     doc = await st.gather(frame_id, window_id, character_id=character_id)
-    return gather.build_medium_input(doc), doc
+    return gather.build_medium_input(doc, prompt_budget=prompt_budget), doc
 
 
 def character_of(doc: dict[str, Any], character_id: UUID) -> Character:
@@ -174,7 +175,8 @@ def character_of(doc: dict[str, Any], character_id: UUID) -> Character:
 
 async def preview(st: Store, registry: Registry, frame_id: UUID, character_id: UUID) -> str:
     """The directive this character's Medium would send if it woke now."""
-    inp, doc = await prepare(st, frame_id, None, character_id=character_id)
+    inp, doc = await prepare(st, frame_id, None, character_id=character_id,
+                             prompt_budget=registry.settings.medium_prompt_budget)
     await registry.refresh(st)
     llm, _, _ = registry.medium(character_of(doc, character_id).model)
     return compile_.directive_text(
@@ -198,7 +200,7 @@ async def synthesize(st: Store, registry: Registry, frame_id: UUID, window_id: U
     if (now is None) == (clock is None):
         raise ValueError("pass exactly one of now= or clock=")
     t0 = time.perf_counter()
-    inp, doc = await prepare(st, frame_id, window_id)
+    inp, doc = await prepare(st, frame_id, window_id, prompt_budget=registry.settings.medium_prompt_budget)
     t1 = time.perf_counter()
     me = character_of(doc, inp.character_id)
     await registry.refresh(st)  # the `models` rows a character's model may name

@@ -37,6 +37,7 @@ class Frame(Row):
     outcome_mode: Literal["guarded", "blind"] = "guarded"  # synthesis/blind.py
     actor_budget_per_hour: int = 120
     actors_always: bool = False
+    rules: dict[str, Any] = Field(default_factory=dict)  # synthesis/rules.py: the designer's rules
     clock_seconds: int = 0
     event_seq: int = 0
     created_at: datetime | None = None
@@ -81,6 +82,25 @@ class Content(Row):
     frame_id: UUID
     kind: str = "lore"
     body: str
+
+
+class LoreEntry(Row):
+    """A lorebook entry (a ``content`` row; synthesis/lore.py). ``visibility`` is ``public``,
+    ``gm``, ``affiliation:<name>`` or ``character:<id>``."""
+
+    id: UUID
+    frame_id: UUID
+    title: str = ""
+    body: str
+    keywords: list[str] = Field(default_factory=list)
+    visibility: str = "public"
+    always: bool = False
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def text(self) -> str:
+        return self.body
 
 
 class Window(Row):
@@ -287,7 +307,7 @@ class MediumInput(BaseModel):
     pending_other: list[ActionView] = Field(default_factory=list)
     world: str = ""
     scenario: str = ""
-    content: list[str] = Field(default_factory=list)
+    content: list[str] = Field(default_factory=list)  # lore entries this character may know, ranked
     game_clock: int = 0
     recent_narrative: list[str] = Field(default_factory=list)
     knowledge: Knowledge
@@ -296,6 +316,7 @@ class MediumInput(BaseModel):
     handles: dict[str, UUID] = Field(default_factory=dict)  # every handle in the frame -> id
     incorporated_through: int = 0
     snapshot_seq: int = 0
+    prompt_budget: int | None = None  # tokens (synthesis/budget.py); None: no cap
 
 
 class MediumOutput(BaseModel):
