@@ -78,7 +78,7 @@ def check(raw: Any, *, affiliations: Iterable[str], characters: dict[str, UUID],
     the field named in an error (``lore[2].visibility`` in a scenario file)."""
     if not isinstance(raw, dict):
         raise errors.InvalidInput("a lore entry is a mapping {title, text, keywords, visibility}",
-                                  field=where or "body")
+                                  field=where.rstrip(".") or "body")
     known = {"title", "text", "keywords", "visibility", "always"}
     extra = sorted(set(raw) - known)
     if extra:

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from synthesis import rules
 from synthesis.timing import PSCALE_GAME_SECONDS, clamp_pscale, perceive_seconds
 from synthesis.types import MediumOutput, Mode
 
@@ -61,6 +62,7 @@ class RouteSnapshot:
     liquid_owner: Mapping[UUID, UUID] = field(default_factory=dict)  # liquid id -> its character
     existing_outcome_id: UUID | None = None
     existing_solid_id: UUID | None = None
+    interrupt_policy: str = "allow"  # synthesis/rules.py: "off" cancels and wakes no one
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> RouteSnapshot:
@@ -85,6 +87,7 @@ class RouteSnapshot:
             liquid_owner=owners,
             existing_outcome_id=_uuid(doc.get("outcome_id")),
             existing_solid_id=_uuid(doc.get("solid_id")),
+            interrupt_policy=rules.interrupt_policy(f.get("rules")),
         )
 
     def audience(self, character_id: UUID) -> tuple[UUID, ...]:
@@ -355,7 +358,8 @@ def plan(snapshot: RouteSnapshot, result: MediumResult, now: datetime, *,
     perceived: list[dict[str, Any]] = []
     if outcome is not None and out.outcome is not None:
         targets = sorted({i.target_character_id for i in out.outcome.interrupts
-                          if i.target_character_id not in resolving and i.target_character_id in snapshot.users},
+                          if i.target_character_id not in resolving and i.target_character_id in snapshot.users
+                          and snapshot.interrupt_policy != "off"},
                          key=str)
         reasons = {i.target_character_id: i.reason for i in reversed(out.outcome.interrupts)}
         for target in targets:
