@@ -87,7 +87,8 @@ async def test_lore_visibility_in_directives_and_player_reads(db_url: str) -> No
                                    headers=bearer(cast.gm))
         assert r.status_code == 200, r.text
         assert await readers(api, cast, "LORE-SPICE2") == {"Alda", "Brix", "Zed"}
-        assert (await api.client.delete(f"/frames/{fid}/lore/{spice['id']}", headers=bearer(cast.gm))).status_code == 204
+        r = await api.client.delete(f"/frames/{fid}/lore/{spice['id']}", headers=bearer(cast.gm))
+        assert r.status_code == 204
         assert await readers(api, cast, "LORE-SPICE2") == set()
         r = await api.client.get(f"/frames/{fid}/changes", headers=bearer(cast.gm))
         assert [(c["kind"], c["detail"]["action"]) for c in r.json()][-3:] == [
@@ -156,7 +157,8 @@ async def test_rules_are_validated_applied_logged_and_shown(db_url: str) -> None
             r = await api.client.patch(f"/frames/{fid}/rules", json=body, headers=gm)
             assert r.status_code == 422, (body, r.text)
             assert r.json()["error"]["field"] == field
-        r = await api.client.patch(f"/frames/{fid}/rules", json={"review": True}, headers=bearer(cast.users["Alda"]))  # type: ignore[arg-type]
+        alda = bearer(cast.users["Alda"])  # type: ignore[arg-type]
+        r = await api.client.patch(f"/frames/{fid}/rules", json={"review": True}, headers=alda)
         assert r.status_code == 403
         assert await counts(api.st) == before
 
@@ -171,7 +173,8 @@ async def test_rules_are_validated_applied_logged_and_shown(db_url: str) -> None
         assert (await api.client.get(f"/frames/{fid}/rules", headers=gm)).json() == want
         frame = await api.st.get_frame(fid)
         assert frame is not None
-        assert (frame.actor_budget_per_hour, frame.outcome_mode, frame.rules["interrupt_policy"]) == (30, "blind", "off")
+        stored = (frame.actor_budget_per_hour, frame.outcome_mode, frame.rules["interrupt_policy"])
+        assert stored == (30, "blind", "off")
         log = (await api.client.get(f"/frames/{fid}/changes", headers=gm)).json()
         assert [c["kind"] for c in log] == ["rules"]
         assert log[0]["detail"]["prompt_budget"] == {"from": None, "to": 600}

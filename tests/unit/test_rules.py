@@ -19,7 +19,8 @@ def test_interrupt_policy_off_records_the_interrupt_but_cancels_and_wakes_no_one
     old = route.WindowRef(id=uuid.UUID(int=30), character_id=other, status="open", trigger_mode="expiry", pscale=-1)
     committed = {uuid.UUID(int=10): (uuid.UUID(int=20),), old.id: (uuid.UUID(int=31),)}
     now = FakeClock().now()
-    allowed = route.plan(snapshot(open_windows={other: old}, committed=committed), involving(other, interrupt=other), now)
+    allowed = route.plan(snapshot(open_windows={other: old}, committed=committed),
+                         involving(other, interrupt=other), now)
     assert allowed.cancel_windows == (old.id,)
     off = route.plan(snapshot(open_windows={other: old}, committed=committed, interrupt_policy="off"),
                      involving(other, interrupt=other), now)
