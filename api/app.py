@@ -21,7 +21,19 @@ from fastapi.staticfiles import StaticFiles
 from api import errors, realtime
 from api.metrics import Metrics
 from api.middleware import MAX_BODY_BYTES, BodyLimit, RateLimiter, Timing
-from api.routes import affiliations, characters, frames, gm, liquid, lore, models, plumbing, reading, rules
+from api.routes import (
+    affiliations,
+    characters,
+    frames,
+    gm,
+    liquid,
+    lore,
+    models,
+    plumbing,
+    reading,
+    rules,
+    transcript,
+)
 from api.routes import realtime as realtime_routes
 from api.schemas import ERROR_RESPONSES
 from synthesis import auth, installed, store, store_api
@@ -85,7 +97,7 @@ def create_app(settings: Settings, *, pool: Any = None, llm: Registry | None = N
                            allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
                            allow_headers=["Authorization", "Content-Type"])
     app.include_router(plumbing.router)
-    for module in (frames, characters, affiliations, models, liquid, reading, gm, lore, rules):
+    for module in (frames, characters, affiliations, models, liquid, reading, gm, lore, rules, transcript):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(realtime_routes.router)
     _static(app, web_dir)

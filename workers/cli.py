@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from workers.commands import bench, demo, evaluate, loadtest, narrator, scenario, serve
+from workers.commands import backup, bench, demo, evaluate, frame, loadtest, narrator, scenario, serve
 
 app = typer.Typer(help="medium: multiplayer roleplay narrated by AI, on Postgres.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -24,3 +24,6 @@ app.command("api")(serve.api_command)
 app.command()(loadtest.loadtest)
 app.add_typer(narrator.app, name="narrator")
 app.command("eval")(evaluate.eval_command)
+app.add_typer(frame.frame_app, name="frame")
+app.command("backup")(backup.backup_command)
+app.command("restore")(backup.restore_command)
