@@ -310,8 +310,8 @@ async def notify_each(conn: asyncpg.Connection, channel: str, indices: list[int]
 
 def _split_database(dsn: str) -> tuple[str, str]:
     """(the dsn of the server's ``postgres`` database, the database ``dsn`` names)."""
-    base, _, rest = dsn.rpartition("/")
-    dbname, _, query = rest.partition("?")
+    head, _, query = dsn.partition("?")  # the query may hold a socket path: host=/tmp/…/pg
+    base, _, dbname = head.rpartition("/")
     return f"{base}/postgres" + (f"?{query}" if query else ""), dbname
 
 
