@@ -19,10 +19,10 @@ import json
 import re
 from typing import Any
 
-from synthesis import budget
+from synthesis import budget, recall
 from synthesis.llm.base import Message
 from synthesis.timing import PSCALE_LABEL, format_game_clock
-from synthesis.types import RESULTS, ActionView, MediumInput, OutcomeView
+from synthesis.types import RESULTS, ActionView, MediumInput, OutcomeView, RecallView
 
 MEDIUM_MARKER = "You are the MEDIUM"
 NARRATIVE_CAP = 8000
@@ -62,6 +62,12 @@ def brief(narrative: str) -> str:
     picked = sentences[:1] if len(sentences) == 1 else [sentences[0], "…", sentences[-1]]
     words = " ".join(picked).split()
     return " ".join(words[:BRIEF_WORDS]) + (" …" if len(words) > BRIEF_WORDS else "")
+
+
+def _recalled(r: RecallView) -> str:
+    if r.outcome is not None:
+        return _outcome(r.outcome)
+    return f"> (#{r.seq}) {recall.narrative_line(r.narrative or '')}"
 
 
 def _outcome(o: OutcomeView) -> str:
@@ -152,6 +158,7 @@ def compile_directive(inp: MediumInput, *, json_mode: bool = False) -> list[Mess
         S("KNOWN GROUPS", [f"- {g.name}: {g.universal} | reputation: {g.external}"
                            for g in k.groups if not g.member], key="groups"),
         S(LORE_TITLE, [f"- {c}" for c in inp.content], key="lore"),
+        S(recall.TITLE, [_recalled(r) for r in inp.recalled], key="recall"),
         S(TOLD, [f"> {brief(n)}" for n in inp.recent_narrative], key="told", trim_from="front"),
         S(None, [f"CLOCK: {format_game_clock(inp.game_clock)} (in-fiction time)"]),
     ]

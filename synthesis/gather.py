@@ -28,6 +28,7 @@ from synthesis.types import (
     Membership,
     OutcomeRow,
     OutcomeView,
+    RecallView,
     Window,
 )
 
@@ -73,6 +74,13 @@ def summarise(views: list[OutcomeView]) -> str:
     if dropped > 0:
         lines.insert(0, f"({dropped} earlier outcomes happened before these)")
     return "\n".join(lines)
+
+
+def _recall_view(r: dict[str, Any], chars: dict[UUID, Character]) -> RecallView:
+    if r["kind"] == "outcome":
+        view = outcome_view(OutcomeRow.model_validate(r["item"]), chars)
+        return RecallView(kind="outcome", seq=r["seq"], outcome=view)
+    return RecallView(kind="narrative", seq=r["seq"], narrative=str(r["item"].get("narrative", "")))
 
 
 def _context(views: list[OutcomeView], actions: list[ActionView], narratives: list[str],
@@ -137,6 +145,7 @@ def build_medium_input(doc: dict[str, Any], *, outcome_budget: int = OUTCOME_BUD
     picked = lore.select(entries, me.id, affs, members, action="\n".join(a.text for a in mine_views),
                          context=context, shared=mode == "shared")
     budget_rule = frame.rules.get("prompt_budget")
+    recalled = [_recall_view(r, chars) for r in doc.get("recalled", []) if mode == "personal"]
 
     source = None
     if window and window.interrupt_source_id and window.interrupt_source_id in chars:
@@ -159,4 +168,5 @@ def build_medium_input(doc: dict[str, Any], *, outcome_budget: int = OUTCOME_BUD
         incorporated_through=int(doc.get("incorporated_through") or 0),
         snapshot_seq=int(doc.get("snapshot_seq") or 0),
         prompt_budget=int(budget_rule) if isinstance(budget_rule, int) else prompt_budget,
+        recalled=recalled,
     )

@@ -77,3 +77,15 @@ class LoreQueries(Queries):
                             conn: Connection | None = None) -> list[FrameChange]:
         return [_model(FrameChange, r) for r in await self._fetch("frame_changes_list", frame_id, since, limit,
                                                                   conn=conn)]
+
+    async def recall_candidates(self, frame_id: UUID, character_id: UUID, action: str, *,
+                                skip_solids: list[UUID], limit: int = 40) -> list[dict[str, Any]]:
+        """The character's own history that full-text matches ``action`` (``synthesis/recall.py``
+        ranks it): ``{kind, id, seq, item, rank}``, best match first."""
+        rows = await self._fetch("recall_candidates", frame_id, character_id, action, skip_solids, limit)
+        return [dict(r) for r in rows]
+
+    async def witnessed(self, frame_id: UUID, character_id: UUID) -> tuple[set[UUID], set[UUID]]:
+        """(the character's own solid ids, the outcome ids they incorporated)."""
+        rows = await self._fetch("witnessed", frame_id, character_id)
+        return {r["id"] for r in rows}, {o for r in rows for o in r["outcome_ids"]}

@@ -260,6 +260,15 @@ class OutcomeView(BaseModel):
     game_clock: int
 
 
+class RecallView(BaseModel):
+    """An older item of the character's own history, recalled for this action (synthesis/recall.py)."""
+
+    kind: Literal["narrative", "outcome"]
+    seq: int
+    narrative: str | None = None  # kind narrative: its own text
+    outcome: OutcomeView | None = None  # kind outcome
+
+
 class PersonView(BaseModel):
     """One character as another sees it, or as itself."""
 
@@ -317,6 +326,7 @@ class MediumInput(BaseModel):
     incorporated_through: int = 0
     snapshot_seq: int = 0
     prompt_budget: int | None = None  # tokens (synthesis/budget.py); None: no cap
+    recalled: list[RecallView] = Field(default_factory=list)  # own older history this action recalls
 
 
 class MediumOutput(BaseModel):

@@ -72,7 +72,7 @@ def test_the_trim_order_is_the_documented_one() -> None:
                 seen.append(key)
     order = [k for k in budget.TRIM_ORDER if k in seen]
     assert seen == order, seen
-    assert seen[:5] == ["summary", "told", "pending", "lore", "outcomes"]
+    assert seen[:5] == ["summary", "told", "pending", "lore", "outcomes"]  # no recall in this prompt
 
 
 @settings(max_examples=60, deadline=None)
