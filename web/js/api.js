@@ -178,6 +178,8 @@ export class Api {
   timers(id) { return this.get(`/frames/${id}/timers`); }
   stats(id) { return this.get(`/frames/${id}/stats`); }
   retry(id, wid) { return this.post(`/frames/${id}/windows/${wid}/retry`); }
+  rules(id) { return this.get(`/frames/${id}/rules`); }
+  changes(id) { return this.get(`/frames/${id}/changes`); }
 }
 
 /** The `sub` claim of a JWT (the user id), without verifying it (the server does that). */

@@ -10,6 +10,7 @@ import { renderCompare } from './views/compare.js';
 import { paragraphs } from './views/narratives.js';
 import { setupDirectiveDialog, showDirective } from './views/directive.js';
 import { renderMetrics } from './views/metrics.js';
+import { renderRules } from './views/rules.js';
 
 const STATS_EVERY_MS = 3000;
 
@@ -211,6 +212,16 @@ async function run(api, frameId, token) {
   drawCompare();
   drawFailed();
 
+  async function drawRules() {
+    try {
+      const [rules, changes] = await Promise.all([api.rules(frameId), api.changes(frameId)]);
+      renderRules($('#rules'), rules, changes);
+    } catch (e) {
+      renderRules($('#rules'), null);
+    }
+  }
+  drawRules();
+
   // Narratives as their Medium writes them (narrative_delta), one preview per window, until the
   // final narrative of that window arrives.
   const live = new Map();
@@ -259,6 +270,7 @@ async function run(api, frameId, token) {
         drawFailed();
       } else if (type === 'frame') {
         renderFrame(data);
+        drawRules();
       }
     },
   });
