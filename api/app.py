@@ -29,6 +29,7 @@ from api.routes import (
     gm,
     liquid,
     lore,
+    memory,
     models,
     plumbing,
     reading,
@@ -98,7 +99,8 @@ def create_app(settings: Settings, *, pool: Any = None, llm: Registry | None = N
                            allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
                            allow_headers=["Authorization", "Content-Type"])
     app.include_router(plumbing.router)
-    for module in (frames, cards, characters, affiliations, models, liquid, reading, gm, lore, rules, transcript):
+    for module in (frames, cards, characters, affiliations, models, liquid, reading, gm, lore, memory, rules,
+                   transcript):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(realtime_routes.router)
     _static(app, web_dir)

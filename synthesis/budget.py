@@ -17,9 +17,10 @@ order loses items until it is empty, then the next, until the prompt fits.
 5. ``outcomes``: resolved outcomes not yet narrated, oldest first;
 6. ``recall``: older items of its own history the current action names (synthesis/recall.py),
    lowest-scored first: what the player just asked about outlasts the oldest unnarrated outcome;
-7. ``groups``: groups the character knows of but is not in, last first;
-8. ``others``: the others present, last first;
-9. ``scenario`` then ``world``: their text, last line first.
+7. ``memory``: the character's own rolling summary (synthesis/memory.py), whole;
+8. ``groups``: groups the character knows of but is not in, last first;
+9. ``others``: the others present, last first;
+10. ``scenario`` then ``world``: their text, last line first.
 
 Never trimmed: the system role, ORIENTATION, the character's own truth layers and its
 affiliations' (its truth layers), the clock and wake, its own action, the same-pscale and
@@ -37,8 +38,8 @@ CHARS_PER_TOKEN = 4
 DEFAULT_PROMPT_BUDGET = 3000
 MIN_PROMPT_BUDGET = 500
 MAX_PROMPT_BUDGET = 200_000
-TRIM_ORDER: tuple[str, ...] = ("summary", "told", "pending", "lore", "outcomes", "recall", "groups",
-                               "others", "scenario", "world")
+TRIM_ORDER: tuple[str, ...] = ("summary", "told", "pending", "lore", "outcomes", "recall", "memory",
+                               "groups", "others", "scenario", "world")
 NOTE_TITLE = "PROMPT BUDGET"
 NOTE_RESERVE = 240  # characters kept free for the note itself
 

@@ -19,7 +19,7 @@ import json
 import re
 from typing import Any
 
-from synthesis import budget, recall
+from synthesis import budget, memory, recall
 from synthesis.llm.base import Message
 from synthesis.timing import PSCALE_LABEL, format_game_clock
 from synthesis.types import RESULTS, ActionView, MediumInput, OutcomeView, RecallView
@@ -159,6 +159,7 @@ def compile_directive(inp: MediumInput, *, json_mode: bool = False) -> list[Mess
                            for g in k.groups if not g.member], key="groups"),
         S(LORE_TITLE, [f"- {c}" for c in inp.content], key="lore"),
         S(recall.TITLE, [_recalled(r) for r in inp.recalled], key="recall"),
+        S(memory.TITLE, [inp.memory] if inp.memory else [], key="memory"),
         S(TOLD, [f"> {brief(n)}" for n in inp.recent_narrative], key="told", trim_from="front"),
         S(None, [f"CLOCK: {format_game_clock(inp.game_clock)} (in-fiction time)"]),
     ]

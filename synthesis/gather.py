@@ -169,4 +169,5 @@ def build_medium_input(doc: dict[str, Any], *, outcome_budget: int = OUTCOME_BUD
         snapshot_seq=int(doc.get("snapshot_seq") or 0),
         prompt_budget=int(budget_rule) if isinstance(budget_rule, int) else prompt_budget,
         recalled=recalled,
+        memory=str((doc.get("memory") or {}).get("summary", "")) if mode == "personal" else "",
     )

@@ -166,6 +166,8 @@ async def prepare(st: Store, frame_id: UUID, window_id: UUID | None, *,
                   prompt_budget: int = budget.DEFAULT_PROMPT_BUDGET) -> tuple[MediumInput, dict[str, Any]]:
     doc = await st.gather(frame_id, window_id, character_id=character_id)
     doc["recalled"] = await recalled(st, doc)
+    personal = (doc["frame"] or {}).get("mode") != "shared" and (doc.get("window") or {}).get("scope") != "frame"
+    doc["memory"] = await st.memory_latest(frame_id, UUID(str(doc["character_id"]))) if personal else None
     return gather.build_medium_input(doc, prompt_budget=prompt_budget), doc
 
 

@@ -89,3 +89,24 @@ class LoreQueries(Queries):
         """(the character's own solid ids, the outcome ids they incorporated)."""
         rows = await self._fetch("witnessed", frame_id, character_id)
         return {r["id"] for r in rows}, {o for r in rows for o in r["outcome_ids"]}
+
+    async def memory_latest(self, frame_id: UUID, character_id: UUID) -> dict[str, Any] | None:
+        row = await self._fetchrow("memory_latest", frame_id, character_id)
+        return dict(row) if row is not None else None
+
+    async def memory_list(self, frame_id: UUID, *, conn: Connection | None = None) -> list[dict[str, Any]]:
+        return [dict(r) for r in await self._fetch("memory_list", frame_id, conn=conn)]
+
+    async def memory_source(self, frame_id: UUID, character_id: UUID, after_seq: int) -> dict[str, Any]:
+        return await self._fetchval("memory_source", frame_id, character_id, after_seq)  # type: ignore[no-any-return]
+
+    async def memory_insert(self, frame_id: UUID, character_id: UUID, *, version: int, through_seq: int,
+                            summary: str, solids: list[UUID], outcomes: list[UUID], redacted: int,
+                            model: str) -> dict[str, Any] | None:
+        row = await self._fetchrow("memory_insert", frame_id, character_id, version, through_seq, summary,
+                                   solids, outcomes, redacted, model)
+        return dict(row) if row is not None else None
+
+    async def memory_due(self, frame_id: UUID, character_id: UUID) -> dict[str, int]:
+        row = await self._fetchrow("memory_due", frame_id, character_id)
+        return {k: int(v) for k, v in dict(row).items()}

@@ -327,6 +327,7 @@ class MediumInput(BaseModel):
     snapshot_seq: int = 0
     prompt_budget: int | None = None  # tokens (synthesis/budget.py); None: no cap
     recalled: list[RecallView] = Field(default_factory=list)  # own older history this action recalls
+    memory: str = ""  # the character's latest memory summary (synthesis/memory.py)
 
 
 class MediumOutput(BaseModel):
