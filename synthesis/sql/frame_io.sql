@@ -31,6 +31,8 @@ SELECT jsonb_build_object(
                FROM public.outcomes x WHERE x.frame_id = $1),
   'solid', (SELECT coalesce(jsonb_agg(to_jsonb(x) ORDER BY x.seq), '[]')
             FROM public.solid x WHERE x.frame_id = $1),
+  'memory_summaries', (SELECT coalesce(jsonb_agg(to_jsonb(x) ORDER BY x.character_id, x.version), '[]')
+                       FROM public.memory_summaries x WHERE x.frame_id = $1),
   'events', (SELECT coalesce(jsonb_agg(to_jsonb(x) ORDER BY x.seq), '[]')
              FROM public.events x WHERE x.frame_id = $1),
   'frame_changes', (SELECT coalesce(jsonb_agg(to_jsonb(x) ORDER BY x.seq), '[]')
@@ -51,6 +53,7 @@ SELECT jsonb_build_object(
   'liquid', (SELECT count(*) FROM public.liquid WHERE frame_id = $1),
   'outcomes', (SELECT count(*) FROM public.outcomes WHERE frame_id = $1),
   'solid', (SELECT count(*) FROM public.solid WHERE frame_id = $1),
+  'memory_summaries', (SELECT count(*) FROM public.memory_summaries WHERE frame_id = $1),
   'events', (SELECT count(*) FROM public.events WHERE frame_id = $1),
   'frame_members', (SELECT count(*) FROM public.frame_members WHERE frame_id = $1),
   'frame_changes', (SELECT count(*) FROM public.frame_changes WHERE frame_id = $1));

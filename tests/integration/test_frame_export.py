@@ -13,7 +13,7 @@ from uuid import UUID
 
 import pytest
 
-from synthesis import medium, store
+from synthesis import medium, memory_run, store
 from synthesis.errors import InvalidInput
 from synthesis.store_io import FrameIOStore
 from tests.integration.api_support import bearer, cast_of, running_api
@@ -62,6 +62,8 @@ def texts(doc: dict[str, Any]) -> dict[str, Any]:
         "events": [(e["seq"], e["type"]) for e in doc["events"]],
         "windows": [(chars[w["character_id"]], w["status"], w["trigger_mode"]) for w in doc["windows"]],
         "changes": [(c["kind"], c["detail"]) for c in doc["frame_changes"]],
+        "memory": [(chars[m["character_id"]], m["version"], m["summary"], len(m["source_solid_ids"]))
+                   for m in doc["memory_summaries"]],
         "users": sorted(u["name"] for u in doc["users"]),
     }
 
@@ -82,10 +84,15 @@ async def test_a_played_frame_round_trips_into_another_database(db_url: str, emp
         await play(st, cast)
         async with st.transaction() as conn:
             await st.log_change(conn, cast.frame_id, "world", cast.gm, {"from": "A cantina.", "to": "A cantina."})
+        reg = scripted_registry()
+        llm, model, _ = reg.soft()
+        assert await memory_run.maybe_summarize(st, llm, model, cast.frame_id, cast.ids["Alda"], force=True)
+        await reg.aclose()
         before = await st.frame_counts(cast.frame_id)
     finally:
         await pool.close()
     assert before["outcomes"] == 4
+    assert before["memory_summaries"] == 1
     assert before["solid"] >= 4
 
     out = tmp_path / "frame.json"
@@ -103,6 +110,8 @@ async def test_a_played_frame_round_trips_into_another_database(db_url: str, emp
     assert not any(i in json.dumps(again) for i in old)
     # references hold in the copy: a solid's outcomes, liquid's windows, the lore's character
     outcome_ids = {o["id"] for o in again["outcomes"]}
+    solid_ids = {s["id"] for s in again["solid"]}
+    assert all(set(m["source_solid_ids"]) <= solid_ids for m in again["memory_summaries"])
     assert all(set(s["outcome_ids"]) <= outcome_ids for s in again["solid"])
     window_ids = {w["id"] for w in again["windows"]}
     assert all(x["window_id"] in window_ids for x in again["liquid"] if x["window_id"])
