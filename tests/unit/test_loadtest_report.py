@@ -90,7 +90,9 @@ def test_a_clean_run_passes_everything() -> None:
                              "misdelivered": 0, "unincorporated": 0}
     assert doc["latency_ms"]["timer_lateness"]["p50"] == 10.0
     assert doc["latency_ms"]["fanout"]["max"] == 50.0
+    trend = doc["llm"].pop("prompt_tokens_per_synthesis")
     assert doc["llm"] == {"calls": 3, "prompt_tokens": 30, "completion_tokens": 15}
+    assert trend["max"] == 10
 
 
 def test_an_outcome_missing_from_a_later_solid_breaks_causality() -> None:
