@@ -5,7 +5,10 @@ row counts and equal texts, and its references hold; a bad file writes nothing. 
 
 from __future__ import annotations
 
+import asyncio
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -171,3 +174,32 @@ async def test_the_transcript_is_my_story_and_the_gms_is_everyones(db_url: str) 
         assert all(n.strip() in gm for n in mine["Alda"] + mine["Brix"])
         r = await api.client.get(f"/frames/{cast.frame_id}/transcript.md", headers=bearer(UUID(int=7)))
         assert r.status_code == 404
+
+
+def _medium(*args: str) -> subprocess.CompletedProcess[str]:
+    exe = Path(sys.executable).with_name("medium")
+    return subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=120, check=False)
+
+
+async def test_the_cli_exports_and_imports_a_frame(st: store.Store, db_url: str, empty_db_url: str,
+                                                   tmp_path: Path) -> None:
+    cast = await cast_of(st, lore=LORE)
+    await play(st, cast, rounds=1)
+    out = tmp_path / "f.json"
+    done = await asyncio.to_thread(_medium, "frame", "export", "--frame", str(cast.frame_id), "--out", str(out),
+                                   "--database-url", db_url)
+    assert done.returncode == 0, done.stderr
+    assert "exported frame" in done.stderr
+    assert json.loads(out.read_text())["format"] == "medium-frame"
+    done = await asyncio.to_thread(_medium, "frame", "import", str(out), "--json", "--database-url", empty_db_url)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["counts"]["content"] == len(LORE)
+    assert result["frame_id"] != str(cast.frame_id)
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"format": "something-else"}))
+    done = await asyncio.to_thread(_medium, "frame", "import", str(bad), "--database-url", empty_db_url)
+    assert done.returncode == 2
+    assert "format" in done.stderr
+    done = await asyncio.to_thread(_medium, "frame", "export", "--frame", "not-an-id", "--database-url", db_url)
+    assert done.returncode == 2
