@@ -7,11 +7,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st_
+
 from synthesis import compile as compile_
 from synthesis import medium, memory_run, store
 from synthesis.llm.base import Completion
-from tests.integration.api_support import bearer, running_api
+from tests.integration.api_support import bearer, cast_of, running_api
 from tests.integration.helpers import Cast, commit, make_frame, scripted_registry
+from tests.integration.history_support import UNSEEN, long_history
 
 NOW = datetime(2026, 5, 1, tzinfo=UTC)
 BRIX_SECRET = "Brix takes bribes from the smugglers at the east gate every night."
@@ -138,3 +142,27 @@ async def test_the_worker_hook_summarises_when_due(st: store.Store) -> None:
     async with st.pool.acquire() as conn:
         rows = await conn.fetch("SELECT character_id, version FROM memory_summaries")
     assert [(r["character_id"], r["version"]) for r in rows] == [(cast.ids["Alda"], 1)]
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(unseen=st_.sets(st_.integers(1, 40), min_size=1, max_size=15))
+async def test_a_summary_is_built_only_from_what_its_character_witnessed(st: store.Store, unseen: set[int]) -> None:
+    cast = await cast_of(st)
+    await long_history(st, cast, outcomes=40, unincorporated=0, unseen=unseen)
+    reg = scripted_registry()
+    try:
+        llm, model, _ = reg.soft()
+        row = await memory_run.maybe_summarize(st, llm, model, cast.frame_id, cast.ids["Alda"], force=True)
+    finally:
+        await reg.aclose()
+    assert row is not None
+    async with st.pool.acquire() as conn:
+        own = await conn.fetch("SELECT id, outcome_ids FROM solid WHERE frame_id = $1 AND character_id = $2",
+                               cast.frame_id, cast.ids["Alda"])
+        unseen_ids = {r["id"] for r in await conn.fetch(
+            "SELECT id FROM outcomes WHERE frame_id = $1 AND seq / 2 = ANY($2::int[])", cast.frame_id, sorted(unseen))}
+    assert set(row["source_solid_ids"]) == {r["id"] for r in own}
+    assert set(row["source_outcome_ids"]) <= {o for r in own for o in r["outcome_ids"]}
+    assert not set(row["source_outcome_ids"]) & unseen_ids
+    assert UNSEEN not in row["summary"]
+    assert "OTHER-NARR" not in row["summary"]
