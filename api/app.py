@@ -31,8 +31,12 @@ from api.routes import (
     lore,
     memory,
     models,
+    narration,
+    ooc,
+    pacing,
     plumbing,
     reading,
+    review,
     rules,
     transcript,
 )
@@ -100,8 +104,8 @@ def create_app(settings: Settings, *, pool: Any = None, llm: Registry | None = N
                            allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
                            allow_headers=["Authorization", "Content-Type"])
     app.include_router(plumbing.router)
-    for module in (frames, cards, characters, affiliations, models, liquid, reading, gm, lore, memory, rules,
-                   transcript):
+    for module in (frames, cards, characters, affiliations, models, liquid, reading, gm, pacing, narration, ooc,
+                   review, lore, memory, rules, transcript):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(realtime_routes.router)
     _static(app, web_dir)

@@ -77,6 +77,8 @@ class FrameUpdate(Input):
     outcome_mode: Literal["guarded", "blind"] | None = Field(default=None, description=(
         "guarded: one call, the output guard checks the outcome; blind: the outcome is decided "
         "by a call that holds no private truth, the narrative by a second call"))
+    review: bool | None = Field(default=None, description=(
+        "hold every outcome and its narrative for the GM's approve / edit / reject"))
 
     _windows = field_validator("pscale_windows")(check_pscale_windows)
 
@@ -96,6 +98,9 @@ class FramePublic(BaseModel):
     event_seq: int = Field(description="the frame's latest realtime cursor")
     my_role: Literal["gm", "player"]
     narrator: str
+    paused: bool = Field(False, description="paused by the GM: the clock and every window are frozen")
+    review: bool = Field(False, description="outcomes wait for the GM's review")
+    paused_at: datetime | None = None
 
 
 class MemberCreate(Input):
@@ -263,7 +268,10 @@ class OutcomePublic(BaseModel):
     frame_id: UUID
     seq: int
     window_id: UUID
-    source_character_id: UUID
+    source_character_id: UUID | None
+    source: Literal["character", "gm"] = "character"
+    narration: str | None = Field(None, description="the GM's text (source gm)")
+    held: bool = Field(False, description="GM only: waiting for review (frame setting review)")
     actions_resolved: list[dict[str, Any]]
     world_facts: list[str]
     characters_involved: list[UUID]
@@ -294,6 +302,7 @@ class NarrativePublic(BaseModel):
     clock: str
     narrator: str
     model: str
+    held: bool = Field(False, description="GM only: waiting for review with its outcome")
     created_at: datetime | None
 
 
@@ -314,6 +323,7 @@ class TimerPublic(BaseModel):
     last_error: str | None
     attempts: int
     completed_at: datetime | None
+    paused: bool = Field(False, description="frozen: its frame is paused")
 
 
 # --- serializers -----------------------------------------------------------------------------
@@ -326,7 +336,8 @@ def frame_public(f: Frame, *, role: str, narrator: str) -> FramePublic:
         outcome_mode=f.outcome_mode,
         clock_seconds=f.clock_seconds,
         clock=format_game_clock(f.clock_seconds), event_seq=f.event_seq,
-        my_role="gm" if role == "gm" else "player", narrator=narrator)
+        my_role="gm" if role == "gm" else "player", narrator=narrator,
+        paused=f.paused_at is not None, paused_at=f.paused_at, review=f.review)
 
 
 def character_public(c: Character, *, affiliations: list[str], internal: str | None) -> CharacterPublic:
@@ -351,7 +362,11 @@ def narrative_public(s: SolidRow) -> NarrativePublic:
 
 
 def timer_public(w: Window, now: datetime) -> TimerPublic:
-    remaining = max(0.0, (w.due_at - now).total_seconds()) if w.status == "open" else 0.0
+    remaining = 0.0
+    if w.status == "open":  # frozen while the frame is paused (synthesis/pacing.py)
+        remaining = w.paused_remaining if w.paused_remaining is not None else max(
+            0.0, (w.due_at - now).total_seconds())
     return TimerPublic.model_validate({
         **w.model_dump(), "remaining_seconds": round(remaining, 3),
+        "paused": w.paused_remaining is not None,
         "duration_seconds": round((w.due_at - w.opened_at).total_seconds(), 3)})

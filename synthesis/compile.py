@@ -72,6 +72,7 @@ def _recalled(r: RecallView) -> str:
 
 def _outcome(o: OutcomeView) -> str:
     return (f"- #{o.seq} by [{o.source_handle}]: "
+            + (f"the GM narrates {quote(o.narration)}" if o.narration else "")
             + "; ".join(f"[{a['handle']}] {quote(a['action'])} -> {a['result']}" for a in o.actions)
             + (f" | facts: {'; '.join(quote(f) for f in o.world_facts)}" if o.world_facts else "")
             + (f" | interrupts: {', '.join('[' + i['target'] + '] ' + quote(i['reason']) for i in o.interrupts)}"

@@ -46,7 +46,8 @@ def source_lines(src: Mapping[str, Any], names: Mapping[str, str]) -> list[str]:
         acts = "; ".join(f"{names.get(str(a.get('character_id')), 'someone')} {a.get('action', '')} "
                          f"({a.get('result', '')})" for a in o.get("actions_resolved", []))
         facts = "; ".join(o.get("world_facts", []))
-        items.append((int(o["seq"]), f"(#{o['seq']}, outcome) {acts}" + (f" | facts: {facts}" if facts else "")))
+        told = f"the GM narrates: {' '.join(str(o['narration']).split())} " if o.get("narration") else ""
+        items.append((int(o["seq"]), f"(#{o['seq']}, outcome) {told}{acts}" + (f" | facts: {facts}" if facts else "")))
     return [text for _, text in sorted(items)]
 
 

@@ -1,8 +1,8 @@
 """The designer face (issue 16, item 5): a frame's rules, validated, edited live, logged.
 
 A rule is either a column the frame already had (``pscale_windows``, ``perceive``,
-``perceive_seconds``, ``outcome_mode``, and the NPC budget, ``actor_budget_per_hour``) or a key of
-``frames.rules`` (``interrupt_policy``, ``review``, ``prompt_budget``). ``RulesPatch`` is the body
+``perceive_seconds``, ``outcome_mode``, ``review``, and the NPC budget, ``actor_budget_per_hour``)
+or a key of ``frames.rules`` (``interrupt_policy``, ``prompt_budget``). ``RulesPatch`` is the body
 of ``PATCH /frames/{id}/rules``; ``rules_of`` is what the GM view shows; ``diff`` is what the
 change log records. Where each rule acts:
 
@@ -12,8 +12,8 @@ change log records. Where each rule acts:
 * ``interrupt_policy``: ``allow`` (an outcome's interrupts cancel the target's window and wake
   it) or ``off`` (interrupts are recorded in the outcome, but cancel and wake no one; the target
   reads them at its next window), applied in ``route.plan``;
-* ``review``: whether the GM reviews narratives before delivery (stored and shown here; the GM
-  review control reads it);
+* ``review``: outcomes and their narratives wait for the GM's review (``synthesis/review.py``;
+  the same setting as ``PATCH /frames/{id}``'s);
 * ``outcome_mode``: ``guarded`` or ``blind`` (``synthesis/blind.py``);
 * ``prompt_budget``: the frame's cap on a compiled prompt (``synthesis/budget.py``), overriding
   ``MEDIUM_PROMPT_BUDGET``.
@@ -30,9 +30,9 @@ from synthesis.timing import PSCALE_WINDOW_SECONDS
 from synthesis.types import Frame
 
 MAX_WINDOW_SECONDS = 7 * 86400
-JSON_RULES = ("interrupt_policy", "review", "prompt_budget")  # kept in frames.rules
+JSON_RULES = ("interrupt_policy", "prompt_budget")  # kept in frames.rules
 InterruptPolicy = Literal["allow", "off"]
-DEFAULTS: dict[str, Any] = {"interrupt_policy": "allow", "review": False, "prompt_budget": None}
+DEFAULTS: dict[str, Any] = {"interrupt_policy": "allow", "prompt_budget": None}
 
 
 def check_pscale_windows(value: dict[str, float] | None) -> dict[str, float] | None:
@@ -81,7 +81,7 @@ def rules_of(frame: Frame) -> dict[str, Any]:
     stored = {k: frame.rules.get(k, v) for k, v in DEFAULTS.items()}
     return {"pscale_windows": dict(frame.pscale_windows), "perceive": frame.perceive,
             "perceive_seconds": frame.perceive_seconds, "npc_budget_per_hour": frame.actor_budget_per_hour,
-            "outcome_mode": frame.outcome_mode, **stored}
+            "outcome_mode": frame.outcome_mode, "review": frame.review, **stored}
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:

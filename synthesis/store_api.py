@@ -13,7 +13,8 @@ from typing import Any
 from uuid import UUID
 
 from synthesis import errors
-from synthesis.store import Connection, Store
+from synthesis.store import Connection
+from synthesis.store_gm import GmStore
 from synthesis.store_queries import _model
 from synthesis.types import (
     Affiliation,
@@ -21,6 +22,7 @@ from synthesis.types import (
     Frame,
     LiquidEntry,
     Membership,
+    OocMessage,
     OutcomeRow,
     Row,
     SolidRow,
@@ -37,8 +39,9 @@ def _rows(records: Sequence[Any]) -> list[dict[str, Any]]:
     return [dict(r) for r in records]
 
 
-class ApiStore(Store):
-    """``Store`` plus the reads and writes the HTTP API and the realtime gateway need."""
+class ApiStore(GmStore):
+    """``Store`` (and the GM's controls, ``GmStore``) plus the reads and writes the HTTP API and
+    the realtime gateway need."""
 
     async def ping(self) -> None:
         await self._fetchval("api_ping")
@@ -108,10 +111,10 @@ class ApiStore(Store):
                            mode: str | None, world: str | None, scenario: str | None,
                            pscale_windows: dict[str, float] | None, perceive: bool | None,
                            outcome_mode: str | None = None,
-                           perceive_seconds: float | None = None) -> Frame:
+                           perceive_seconds: float | None = None, review: bool | None = None) -> Frame:
         await self.frame_changed(conn, frame_id)  # first, so the row returned has its cursor
         row = await self._fetchrow("api_update_frame", frame_id, name, mode, world, scenario,
-                                  pscale_windows, perceive, outcome_mode, perceive_seconds, conn=conn)
+                                  pscale_windows, perceive, outcome_mode, perceive_seconds, review, conn=conn)
         if row is None:
             raise errors.NotFound("frame not found", field="frame_id")
         return _model(Frame, row)
@@ -322,4 +325,5 @@ _BY_IDS: dict[str, tuple[str, type[Row]]] = {
     "narrative": ("solid_by_ids", SolidRow),
     "timer": ("windows_by_ids", Window),
     "liquid": ("liquid_by_ids", LiquidEntry),
+    "ooc": ("ooc_by_ids", OocMessage),
 }

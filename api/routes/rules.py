@@ -43,7 +43,8 @@ async def update_rules(frame_id: UUID, body: rules.RulesPatch, user: CurrentUser
         # the rules PATCH /frames/{id} also sets go through its code
         await st.update_frame(conn, frame_id, name=None, mode=None, world=None, scenario=None,
                               pscale_windows=body.pscale_windows, perceive=body.perceive,
-                              outcome_mode=body.outcome_mode, perceive_seconds=body.perceive_seconds)
+                              outcome_mode=body.outcome_mode, perceive_seconds=body.perceive_seconds,
+                              review=body.review)
         after = await st.update_rules(conn, frame_id, body.json_part(), body.npc_budget_per_hour)
         for kind, detail in rules.frame_edits(before, after):
             await st.log_change(conn, frame_id, kind, user.id, detail)

@@ -11,7 +11,7 @@ WITH tq AS (
 ),
 mine AS (
   SELECT s.id, s.seq, s.game_clock, s.narrative, s.outcome_ids
-  FROM public.solid s WHERE s.frame_id = $1 AND s.character_id = $2
+  FROM public.solid s WHERE s.frame_id = $1 AND s.character_id = $2 AND NOT s.held
 ),
 items AS (
   SELECT 'narrative' AS kind, m.id, m.seq, to_jsonb(m) - 'outcome_ids' AS item,
@@ -20,9 +20,9 @@ items AS (
   UNION ALL
   SELECT 'outcome', o.id, o.seq, to_jsonb(o),
          to_tsvector('english', coalesce((SELECT string_agg(a ->> 'action', ' ') FROM jsonb_array_elements(o.actions_resolved) a), '')
-                                || ' ' || array_to_string(o.world_facts, ' '))
+                                || ' ' || array_to_string(o.world_facts, ' ') || ' ' || coalesce(o.narration, ''))
   FROM public.outcomes o
-  WHERE o.frame_id = $1 AND o.id IN (SELECT unnest(m.outcome_ids) FROM mine m)
+  WHERE o.frame_id = $1 AND NOT o.held AND o.id IN (SELECT unnest(m.outcome_ids) FROM mine m)
 )
 SELECT i.kind, i.id, i.seq, i.item, ts_rank(i.doc, tq.q) AS rank
 FROM items i, tq
@@ -32,7 +32,7 @@ LIMIT $5;
 
 -- name: witnessed
 -- The character's own narratives and the outcomes they incorporated: what recall may return.
-SELECT s.id, s.outcome_ids FROM public.solid s WHERE s.frame_id = $1 AND s.character_id = $2;
+SELECT s.id, s.outcome_ids FROM public.solid s WHERE s.frame_id = $1 AND s.character_id = $2 AND NOT s.held;
 
 -- name: memory_latest
 SELECT * FROM public.memory_summaries
@@ -46,12 +46,12 @@ SELECT * FROM public.memory_summaries WHERE frame_id = $1 ORDER BY character_id,
 -- outcomes those narratives incorporated (what it witnessed), oldest first.
 WITH mine AS (
   SELECT s.id, s.seq, s.narrative, s.outcome_ids, s.game_clock FROM public.solid s
-  WHERE s.frame_id = $1 AND s.character_id = $2 AND s.seq > $3
+  WHERE s.frame_id = $1 AND s.character_id = $2 AND s.seq > $3 AND NOT s.held
 )
 SELECT jsonb_build_object(
   'solids', (SELECT coalesce(jsonb_agg(to_jsonb(m) ORDER BY m.seq), '[]') FROM mine m),
   'outcomes', (SELECT coalesce(jsonb_agg(to_jsonb(o) ORDER BY o.seq), '[]') FROM public.outcomes o
-               WHERE o.frame_id = $1 AND o.id IN (SELECT unnest(m.outcome_ids) FROM mine m))
+               WHERE o.frame_id = $1 AND NOT o.held AND o.id IN (SELECT unnest(m.outcome_ids) FROM mine m))
 ) AS doc;
 
 -- name: memory_insert
@@ -72,5 +72,5 @@ WITH last AS (
 SELECT coalesce((SELECT version FROM last), 0) AS version,
        coalesce((SELECT through_seq FROM last), 0) AS through_seq,
        (SELECT coalesce(sum(length(s.narrative)), 0) FROM public.solid s
-        WHERE s.frame_id = $1 AND s.character_id = $2
+        WHERE s.frame_id = $1 AND s.character_id = $2 AND NOT s.held
           AND s.seq > coalesce((SELECT through_seq FROM last), 0)) AS pending_chars;

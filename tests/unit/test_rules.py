@@ -41,8 +41,8 @@ def test_rules_of_a_frame_fill_in_defaults_and_frame_edits_log_what_changed() ->
     f = Frame(id=uuid.UUID(int=1), name="F", world="W1")
     assert rules.rules_of(f) == {"pscale_windows": {}, "perceive": True, "perceive_seconds": 3.0,
                                  "npc_budget_per_hour": 120, "outcome_mode": "guarded",
-                                 "interrupt_policy": "allow", "review": False, "prompt_budget": None}
-    g = f.model_copy(update={"world": "W2", "rules": {"review": True}, "perceive_seconds": 1.0})
+                                 "review": False, "interrupt_policy": "allow", "prompt_budget": None}
+    g = f.model_copy(update={"world": "W2", "review": True, "perceive_seconds": 1.0})
     assert rules.frame_edits(f, g) == [("world", {"from": "W1", "to": "W2"}),
                                        ("rules", {"perceive_seconds": {"from": 3.0, "to": 1.0},
                                                   "review": {"from": False, "to": True}})]
@@ -58,4 +58,5 @@ def test_bad_rules_are_refused(body: dict) -> None:
 
 
 def test_only_the_rules_given_reach_frames_rules() -> None:
-    assert rules.RulesPatch.model_validate({"review": False, "perceive": True}).json_part() == {"review": False}
+    patch = rules.RulesPatch.model_validate({"review": False, "perceive": True, "prompt_budget": 900})
+    assert patch.json_part() == {"prompt_budget": 900}

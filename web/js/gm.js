@@ -11,6 +11,7 @@ import { paragraphs } from './views/narratives.js';
 import { setupDirectiveDialog, showDirective } from './views/directive.js';
 import { renderMetrics } from './views/metrics.js';
 import { renderRules } from './views/rules.js';
+import { setupGmTools } from './views/gmtools.js';
 
 const STATS_EVERY_MS = 3000;
 
@@ -79,7 +80,10 @@ async function run(api, frameId, token) {
   renderFrame(frame);
   setupDirectiveDialog();
 
-  const timers = new TimerBoard($('#timers'), { names, order: characters.map((c) => c.id) });
+  const tools = setupGmTools({ api, frameId, frame, characters, onOutcome: (o) => { state.outcomes.set(o.id, o); redraw(); } });
+  const timers = new TimerBoard($('#timers'), {
+    names, order: characters.map((c) => c.id), controls: (t) => tools.windowControls(t, (row) => timers.upsert(row)),
+  });
   renderCharacters(characters, (c) => showDirective(`Next directive for ${c.name} (preview)`,
     () => api.characterDirective(frameId, c.id)));
 
@@ -204,13 +208,17 @@ async function run(api, frameId, token) {
   const [outcomes, solid, timerRows] = await Promise.all([
     api.outcomes(frameId), api.solid(frameId), api.timers(frameId),
   ]);
-  for (const o of outcomes) state.outcomes.set(o.id, o);
+  for (const o of outcomes) {
+    state.outcomes.set(o.id, o);
+    tools.queue.outcome(o);
+  }
   for (const n of solid) state.narratives.set(n.id, n);
   for (const t of timerRows) timers.upsert(t);
   selectLatest();
   drawTimeline(true);
   drawCompare();
   drawFailed();
+  await tools.chat.load();
 
   async function drawRules() {
     try {
@@ -254,6 +262,7 @@ async function run(api, frameId, token) {
         state.outcomes.set(data.id, data);
         redraw();
         // The redaction count is GM-only and not in the broadcast row: read it over REST.
+        tools.queue.outcome(data);
         api.outcomes(frameId, Number(data.seq) - 1, 1).then((rows) => {
           for (const o of rows) if (o.id === data.id) state.outcomes.set(o.id, o);
           redraw();
@@ -271,6 +280,9 @@ async function run(api, frameId, token) {
       } else if (type === 'frame') {
         renderFrame(data);
         drawRules();
+        tools.frame(data);
+      } else if (type === 'ooc') {
+        tools.chat.add(data);
       }
     },
   });

@@ -9,6 +9,8 @@ import { NarrativeList } from './views/narratives.js';
 import { renderCard } from './views/card.js';
 import { renderIntent } from './views/intent.js';
 import { ActionBox } from './views/action.js';
+import { OocChat } from './views/ooc.js';
+import { renderPauseBanner } from './views/pacing.js';
 
 const INTENT_POLL_MS = 4000;
 
@@ -112,6 +114,7 @@ async function play(api, frameId, token) {
   const wanted = new URLSearchParams(window.location.search).get('character');
   const character = mine.find((c) => c.id === wanted) || mine[0];
   const names = new Map(characters.map((c) => [c.id, c.name]));
+  const playerNames = new Map(characters.filter((c) => c.user_id).map((c) => [c.user_id, c.name]));
 
   $('#signin').hidden = true;
   $('#app').hidden = false;
@@ -143,6 +146,25 @@ async function play(api, frameId, token) {
     }
   }, 120);
 
+  const chat = new OocChat($('#ooc'), {
+    api, frameId, me, names: (m) => (m.role === 'gm' ? 'GM' : (playerNames.get(m.user_id) || 'a player')),
+  });
+  const readyError = $('#ready-error');
+  $('#ready').addEventListener('click', async (e) => {
+    const btn = e.currentTarget;
+    readyError.hidden = true;
+    btn.disabled = true;
+    try {
+      timers.upsert(await api.ready(frameId, character.id));
+    } catch (err) {
+      readyError.textContent = err.status === 409 ? 'You have no open window to close. Commit an action first.'
+        : (err.plain || String(err));
+      readyError.hidden = false;
+    } finally {
+      btn.disabled = false;
+    }
+  });
+
   const [knowledge, solid, timerRows, liquid] = await Promise.all([
     api.knowledge(frameId, character.id),
     api.solid(frameId),
@@ -157,6 +179,7 @@ async function play(api, frameId, token) {
   if (draft) action.restore(draft);
   refreshIntent();
   setInterval(refreshIntent, INTENT_POLL_MS);
+  await chat.load();
 
   let wasConnected = false;
   const rt = new Realtime({
@@ -184,11 +207,13 @@ async function play(api, frameId, token) {
         refreshIntent();
       } else if (type === 'frame') {
         renderFrame(data);
+      } else if (type === 'ooc') {
+        chat.add(data);
       }
     },
   });
   rt.start();
-  window.medium = { rt, story, timers, action }; // handy in the console
+  window.medium = { rt, story, timers, action, chat }; // handy in the console
   $('#action-text').focus();
 }
 
@@ -199,6 +224,7 @@ function renderFrame(frame) {
   clock.title = 'In-game time';
   const n = $('#narrator');
   replace(n, frame.narrator ? narratorBadge(frame.narrator) : null);
+  renderPauseBanner($('#pause-banner'), frame);
 }
 
 function renderWho(mine, character) {
