@@ -25,7 +25,8 @@ from synthesis import errors
 FORMAT = "medium-frame"
 VERSION = 1
 TABLES: tuple[str, ...] = ("frame_members", "affiliations", "characters", "memberships", "content", "windows",
-                           "liquid", "outcomes", "solid", "memory_summaries", "events", "frame_changes")
+                           "liquid", "outcomes", "solid", "memory_summaries", "ooc_messages", "events",
+                           "frame_changes")
 IDENTITY = {"windows": "seq", "frame_changes": "seq"}
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 

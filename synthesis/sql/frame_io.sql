@@ -7,8 +7,14 @@ users AS (
   SELECT u.id, coalesce(u.raw_user_meta_data ->> 'name', 'user') AS name
   FROM auth.users u
   WHERE u.id IN (SELECT user_id FROM public.frame_members WHERE frame_id = $1
-                 UNION SELECT user_id FROM public.characters WHERE frame_id = $1 AND user_id IS NOT NULL
-                 UNION SELECT created_by FROM f)
+                 UNION SELECT user_id FROM public.characters WHERE frame_id = $1
+                 UNION SELECT created_by FROM f
+                 UNION SELECT user_id FROM public.liquid WHERE frame_id = $1
+                 UNION SELECT user_id FROM public.solid WHERE frame_id = $1
+                 UNION SELECT unnest(participant_user_ids) FROM public.solid WHERE frame_id = $1
+                 UNION SELECT user_id FROM public.ooc_messages WHERE frame_id = $1
+                 UNION SELECT created_by FROM public.content WHERE frame_id = $1
+                 UNION SELECT changed_by FROM public.frame_changes WHERE frame_id = $1)
 )
 SELECT jsonb_build_object(
   'frame', (SELECT to_jsonb(f) FROM f),
@@ -33,6 +39,8 @@ SELECT jsonb_build_object(
             FROM public.solid x WHERE x.frame_id = $1),
   'memory_summaries', (SELECT coalesce(jsonb_agg(to_jsonb(x) ORDER BY x.character_id, x.version), '[]')
                        FROM public.memory_summaries x WHERE x.frame_id = $1),
+  'ooc_messages', (SELECT coalesce(jsonb_agg(to_jsonb(x) ORDER BY x.seq), '[]')
+                   FROM public.ooc_messages x WHERE x.frame_id = $1),
   'events', (SELECT coalesce(jsonb_agg(to_jsonb(x) ORDER BY x.seq), '[]')
              FROM public.events x WHERE x.frame_id = $1),
   'frame_changes', (SELECT coalesce(jsonb_agg(to_jsonb(x) ORDER BY x.seq), '[]')
@@ -54,6 +62,7 @@ SELECT jsonb_build_object(
   'outcomes', (SELECT count(*) FROM public.outcomes WHERE frame_id = $1),
   'solid', (SELECT count(*) FROM public.solid WHERE frame_id = $1),
   'memory_summaries', (SELECT count(*) FROM public.memory_summaries WHERE frame_id = $1),
+  'ooc_messages', (SELECT count(*) FROM public.ooc_messages WHERE frame_id = $1),
   'events', (SELECT count(*) FROM public.events WHERE frame_id = $1),
   'frame_members', (SELECT count(*) FROM public.frame_members WHERE frame_id = $1),
   'frame_changes', (SELECT count(*) FROM public.frame_changes WHERE frame_id = $1));

@@ -68,6 +68,7 @@ def texts(doc: dict[str, Any]) -> dict[str, Any]:
         "memory": [(chars[m["character_id"]], m["version"], m["summary"], len(m["source_solid_ids"]))
                    for m in doc["memory_summaries"]],
         "users": sorted(u["name"] for u in doc["users"]),
+        "ooc": [(o["role"], o["text"]) for o in doc["ooc_messages"]],
     }
 
 
@@ -87,6 +88,12 @@ async def test_a_played_frame_round_trips_into_another_database(db_url: str, emp
         await play(st, cast)
         async with st.transaction() as conn:
             await st.log_change(conn, cast.frame_id, "world", cast.gm, {"from": "A cantina.", "to": "A cantina."})
+        gone = UUID(int=4242)  # a user who spoke at the table and has left the frame since
+        async with st.pool.acquire() as conn:
+            await conn.execute("INSERT INTO auth.users (id, email, raw_user_meta_data) VALUES ($1, 'gone@x', "
+                               "'{\"name\": \"gone\"}')", gone)
+            await conn.execute("INSERT INTO ooc_messages (frame_id, seq, user_id, role, text) VALUES"
+                               " ($1, 100000, $2, 'player', 'OOC-TEXT brb, pizza')", cast.frame_id, gone)
         reg = scripted_registry()
         llm, model, _ = reg.soft()
         assert await memory_run.maybe_summarize(st, llm, model, cast.frame_id, cast.ids["Alda"], force=True)
@@ -96,6 +103,7 @@ async def test_a_played_frame_round_trips_into_another_database(db_url: str, emp
         await pool.close()
     assert before["outcomes"] == 4
     assert before["memory_summaries"] == 1
+    assert before["ooc_messages"] == 1
     assert before["solid"] >= 4
 
     out = tmp_path / "frame.json"
@@ -103,7 +111,7 @@ async def test_a_played_frame_round_trips_into_another_database(db_url: str, emp
     exported = json.loads(out.read_text())
     new_id, counts, users = await frame_cmd.import_frame(empty_db_url, exported)  # migrates the target first
     assert counts == before
-    assert set(users) == {str(u) for u in (cast.gm, cast.users["Alda"], cast.users["Brix"])}
+    assert set(users) == {str(u) for u in (cast.gm, cast.users["Alda"], cast.users["Brix"], UUID(int=4242))}
 
     again = await frame_cmd.export_frame(empty_db_url, new_id)
     assert texts(again) == texts(exported)
