@@ -164,7 +164,7 @@ def build_medium_input(doc: dict[str, Any], *, outcome_budget: int = OUTCOME_BUD
         summarised_outcome_ids=[v.outcome_id for v in older],
         pending_higher_pscale=higher, pending_other=other,
         world=frame.world, scenario=frame.scenario,
-        content=[lore.line(e) for e in picked],
+        content=[lore.line(e) for e in picked], content_visibility=[e.visibility for e in picked],
         game_clock=frame.clock_seconds,
         recent_narrative=recent_narrative,
         knowledge=know,

@@ -340,6 +340,7 @@ class MediumInput(BaseModel):
     world: str = ""
     scenario: str = ""
     content: list[str] = Field(default_factory=list)  # lore entries this character may know, ranked
+    content_visibility: list[str] = Field(default_factory=list)  # each entry's visibility (synthesis/lore.py)
     game_clock: int = 0
     recent_narrative: list[str] = Field(default_factory=list)
     knowledge: Knowledge

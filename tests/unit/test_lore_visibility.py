@@ -108,3 +108,45 @@ def test_a_good_entry_is_canonical() -> None:
                       "visibility": "character:Kessa"}, affiliations=[], characters={"Kessa": IDS["Kessa"]})
     assert got == {"title": "Debt", "text": "You owe Jabba", "keywords": ["jabba", "hutt cartel"],
                    "visibility": f"character:{IDS['Kessa']}", "always": False}
+
+
+SECRET_LORE = "the vaporator shed behind the cantina hides the cell's spare blaster rifles"
+PUBLIC_LORE = "the twin suns set late over the dune sea tonight"
+
+
+def _inp_with_lore(viewer: str) -> object:
+    content = [entry("Cache", SECRET_LORE, visibility="affiliation:Rebel Cell", always=True),
+               entry("Suns", PUBLIC_LORE, always=True),
+               entry("Debt", "you owe the hutt four thousand credits by dawn", visibility=f"character:{IDS[viewer]}",
+                     always=True)]
+    return gather.build_medium_input(doc(viewer, content=content))
+
+
+def test_private_lore_is_a_secret_of_the_shared_layer_and_public_lore_is_not() -> None:
+    from synthesis import guard
+    from synthesis.types import ActionOutcome
+
+    inp = _inp_with_lore("Kessa")
+    g = guard.build(inp)  # type: ignore[arg-type]
+    leak = ActionOutcome(world_facts=[SECRET_LORE, "Kessa owes the hutt four thousand credits by dawn", PUBLIC_LORE])
+    assert [f.where for f in guard.check(leak, g, IDS["Kessa"])] == ["world_facts[0]", "world_facts[1]"]
+    assert PUBLIC_LORE.split()[1] in " ".join(guard.public_texts(inp))  # type: ignore[arg-type]
+    assert SECRET_LORE not in " ".join(guard.public_texts(inp))  # type: ignore[arg-type]
+
+
+def test_the_blind_outcome_call_sees_public_lore_only_and_no_memory_or_own_recall() -> None:
+    from synthesis import blind
+    from synthesis.types import RecallView
+
+    inp = _inp_with_lore("Kessa").model_copy(update={  # type: ignore[attr-defined]
+        "memory": "MEMORY-PRIVATE you hid the codes", "recalled": [
+            RecallView(kind="narrative", seq=2, narrative="RECALL-OWN you hid the codes in your boot")]})
+    text = "\n".join(m["content"] for m in blind.outcome_messages(inp, json_mode=False))
+    assert PUBLIC_LORE in text
+    assert SECRET_LORE not in text
+    assert "hutt four thousand" not in text
+    assert "MEMORY-PRIVATE" not in text
+    assert "RECALL-OWN" not in text
+    full = compile_.directive_text(compile_.compile_directive(inp))
+    assert SECRET_LORE in full  # the narrative call (and guarded mode) keep them
+    assert "MEMORY-PRIVATE" in full
