@@ -70,7 +70,7 @@ def create_app(settings: Settings, *, pool: Any = None, llm: Registry | None = N
         if own_pool and not settings.database_url:
             raise DatabaseUnavailable("DATABASE_URL is not set")
         the_pool = pool if pool is not None else await store.create_pool(
-            settings.database_url or "", max_size=POOL_SIZE, realtime=settings.medium_realtime)
+            settings.database_url or "", max_size=POOL_SIZE)
         registry = llm if llm is not None else Registry(settings)
         the_clock = clock if clock is not None else SystemClock()
         st = store_api.ApiStore(the_pool)

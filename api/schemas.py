@@ -13,7 +13,15 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from api.schemas_ops import ConfigPublic, Directive, Health, LLMStats, Percentiles, StatsPublic
+from api.schemas_ops import (
+    ConfigPublic,
+    Directive,
+    Health,
+    LLMStats,
+    Percentiles,
+    StatsPublic,
+    SupabaseClientConfig,
+)
 from synthesis.rules import check_pscale_windows
 from synthesis.timing import format_game_clock
 from synthesis.types import Character, Frame, LiquidEntry, OutcomeRow, SolidRow, Window
@@ -21,7 +29,8 @@ from synthesis.types import Character, Frame, LiquidEntry, OutcomeRow, SolidRow,
 Name = Field(min_length=1, max_length=200)
 Truth = Field(default="", max_length=4000)
 Handle = Field(default=None, pattern=r"^[a-z][a-z0-9_]{0,31}$")
-__all__ = ["ConfigPublic", "Directive", "Health", "LLMStats", "Percentiles", "StatsPublic"]  # re-exported
+__all__ = ["ConfigPublic", "Directive", "Health", "LLMStats", "Percentiles", "StatsPublic",  # re-exported
+           "SupabaseClientConfig"]
 
 
 class Input(BaseModel):

@@ -192,10 +192,16 @@ def _publicly_reached(inp: MediumInput, group: str) -> bool:
         g.name == group and g.member and not g.hidden for g in k.groups)
 
 
+@functools.lru_cache(maxsize=16384)
+def _content_of(text: str) -> frozenset[str]:
+    """The content stems of one text, kept like ``_tokens`` (a frame's texts recur)."""
+    return frozenset(content(_tokens(text)))
+
+
 def build(inp: MediumInput) -> Guard:
     k = inp.knowledge
-    public_seq = [tokens(t) for t in public_texts(inp)]
-    public = frozenset(s for seq in public_seq for s in content(seq))
+    texts = public_texts(inp)
+    public = frozenset().union(*(_content_of(t) for t in texts))
     secrets: list[Secret] = []
 
     def add(kind: Kind, text: str | None) -> None:
@@ -215,7 +221,7 @@ def build(inp: MediumInput) -> Guard:
     for g in k.groups:
         if g.member and g.hidden:
             name = tokens(g.name)
-            named = any(_contains(seq, _strip_the(name)) for seq in public_seq)
+            named = any(_contains(_tokens(t), _strip_the(name)) for t in texts)
             hidden.append(HiddenGroup(
                 name=tuple(_strip_the(name)),
                 distinctive=frozenset(content(name) - GENERIC_GROUP_WORDS - public),

@@ -81,8 +81,11 @@ def check(narrative: str, texts: Iterable[tuple[str, str]], inp: MediumInput) ->
             if re.search(rf"(?:^|[.!?]\s+){re.escape(name)}\b(?!,)", prose):
                 raise ParseError(f"the narrative calls {me.name} by name in the third person: write "
                                  f"\"you\" for {me.name}")
+        low = prose.lower()
         for other in inp.knowledge.others:
             for name in _names(other.name):
+                if name.lower() not in low:
+                    continue  # the pattern below needs the name in the prose: skip its search
                 n = re.escape(name)
                 if re.search(rf"\byou(?:,| are| as)\s+{n}\b(?!['’]s)|(?:^|[.!?]\s+){n},\s+you\b",
                              prose, re.IGNORECASE):

@@ -46,6 +46,10 @@ class ApiStore(GmStore):
     async def ping(self) -> None:
         await self._fetchval("api_ping")
 
+    async def realtime(self) -> str:
+        """The database's realtime switch (``notify`` or ``supabase``; migration ..._broadcast_v2)."""
+        return str(await self._fetchval("realtime_setting"))
+
     async def rate_take(self, user_id: UUID, full: float,
                         decide: Callable[[float, float], tuple[float, float]]) -> float:
         """One rate-limit decision for ``user_id``: its bucket row (``full`` tokens when new) is

@@ -35,7 +35,7 @@ async def _snapshot(url: str) -> dict[str, Any]:
                 "lore": [tuple(r) for r in await conn.fetch("SELECT id, body, visibility FROM content ORDER BY id")],
                 "users": await conn.fetchval("SELECT count(*) FROM auth.users"),
                 "events": await conn.fetchval("SELECT count(*) FROM events"),
-                "migrations": await conn.fetchval("SELECT count(*) FROM medium_migrations"),
+                "migrations": await conn.fetchval("SELECT count(*) FROM medium_private.medium_migrations"),
             }
     finally:
         await pool.close()

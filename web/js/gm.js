@@ -1,6 +1,6 @@
 // GM view: /gm?frame=…&token=…
 import { Api, ApiError } from './api.js';
-import { Realtime } from './realtime.js';
+import { openRealtime } from './transport.js';
 import { fromLocation, parseSignIn, remember } from './session.js';
 import { h, $, replace, atBottom, scrollToBottom, narratorBadge, timeOfDay } from './views/dom.js';
 import { renderHealth } from './views/health.js';
@@ -254,8 +254,8 @@ async function run(api, frameId, token) {
     if (live.delete(n.window_id)) drawLive();
   }
 
-  const rt = new Realtime({
-    frameId, token, since,
+  const rt = await openRealtime(api, {
+    frameId, token, since, gm: true,
     onStatus: (status, detail) => renderHealth($('#connection'), status, detail),
     onMessage: ({ type, data }) => {
       if (type === 'outcome') {

@@ -1,6 +1,6 @@
 // Player page: /?frame=…&token=…  (or a sign-in form).
 import { Api, ApiError, tokenSubject } from './api.js';
-import { Realtime } from './realtime.js';
+import { openRealtime } from './transport.js';
 import { parseSignIn, fromLocation, remember } from './session.js';
 import { h, $, replace, debounce, narratorBadge } from './views/dom.js';
 import { renderHealth } from './views/health.js';
@@ -182,7 +182,7 @@ async function play(api, frameId, token) {
   await chat.load();
 
   let wasConnected = false;
-  const rt = new Realtime({
+  const rt = await openRealtime(api, {
     frameId, token, since,
     onStatus: (status, detail) => {
       renderHealth($('#connection'), status, detail);
