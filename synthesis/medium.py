@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from synthesis import blind, budget, gather, parse, recall, route
+from synthesis import blind, budget, gather, history, parse, route
 from synthesis import compile as compile_
 from synthesis.clock import Clock
 from synthesis.errors import OutcomeRefused, ParseError
@@ -173,30 +173,8 @@ async def prepare(st: Store, frame_id: UUID, window_id: UUID | None, *,
                   prompt_budget: int = budget.DEFAULT_PROMPT_BUDGET) -> tuple[MediumInput, dict[str, Any]]:
     with stage("gather"):
         doc = await st.gather(frame_id, window_id, character_id=character_id)
-        doc["recalled"] = await recalled(st, doc)
-        personal = (doc["frame"] or {}).get("mode") != "shared" and (doc.get("window") or {}).get("scope") != "frame"
-        doc["memory"] = await st.memory_latest(frame_id, UUID(str(doc["character_id"]))) if personal else None
+        await history.enrich(st, doc)  # long play: recalled items and the memory summary
         return gather.build_medium_input(doc, prompt_budget=prompt_budget), doc
-
-
-async def recalled(st: Store, doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """Older items of the character's own history this window's action recalls (personal
-    narrations only; synthesis/recall.py decides which)."""
-    me = UUID(str(doc["character_id"]))
-    frame, window = doc["frame"] or {}, doc.get("window") or {}
-    action = " ".join(str(x.get("refined_text") or x.get("content") or "") for x in doc["my_liquid"]
-                      if str(x.get("character_id")) == str(me))
-    if not action.strip() or frame.get("mode") == "shared" or window.get("scope") == "frame":
-        return []
-    shown = {UUID(str(s["id"])) for s in doc.get("recent_solid", [])}
-    frame_id = UUID(str(frame["id"]))
-    candidates = await st.recall_candidates(frame_id, me, action, skip_solids=list(shown))
-    if not candidates:
-        return []
-    own, witnessed = await st.witnessed(frame_id, me)
-    picked = recall.pick(candidates, own_solids=own, witnessed=witnessed, shown=shown,
-                         latest=int(doc.get("snapshot_seq") or 0))
-    return [{"kind": r.kind, "seq": r.seq, "item": r.item} for r in picked]
 
 
 def character_of(doc: dict[str, Any], character_id: UUID) -> Character:
