@@ -23,11 +23,14 @@ from api.metrics import Metrics
 from api.middleware import MAX_BODY_BYTES, BodyLimit, RateLimiter, Timing
 from api.routes import (
     affiliations,
+    cards,
     characters,
     epistemic,
     frames,
     gm,
     liquid,
+    lore,
+    memory,
     models,
     narration,
     ooc,
@@ -35,6 +38,8 @@ from api.routes import (
     plumbing,
     reading,
     review,
+    rules,
+    transcript,
 )
 from api.routes import realtime as realtime_routes
 from api.schemas import ERROR_RESPONSES
@@ -91,7 +96,7 @@ def create_app(settings: Settings, *, pool: Any = None, llm: Registry | None = N
     app.state.verifier = auth.Verifier.from_settings(settings)
     app.state.limiter = RateLimiter(settings.medium_rate_limit, settings.medium_rate_burst)
     errors.install(app)
-    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, larger=((cards.CARD_PATH, cards.CARD_MAX_BYTES),))
     app.add_middleware(Timing, observe=app.state.metrics.observe)
     if settings.cors_origins:  # off unless MEDIUM_CORS_ORIGINS names the origins
         from fastapi.middleware.cors import CORSMiddleware
@@ -100,8 +105,8 @@ def create_app(settings: Settings, *, pool: Any = None, llm: Registry | None = N
                            allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
                            allow_headers=["Authorization", "Content-Type"])
     app.include_router(plumbing.router)
-    for module in (frames, characters, affiliations, models, liquid, reading, gm, epistemic, pacing,
-                   narration, ooc, review):
+    for module in (frames, cards, characters, affiliations, models, liquid, reading, gm, epistemic, pacing,
+                   narration, ooc, review, lore, memory, rules, transcript):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(realtime_routes.router)
     _static(app, web_dir)

@@ -25,17 +25,20 @@ class BodyLimit:
     """Refuse request bodies over ``limit`` bytes with 413, before any handler runs. The body
     (at most ``limit`` bytes) is read up front and replayed to the app."""
 
-    def __init__(self, app: ASGIApp, *, limit: int = MAX_BODY_BYTES):
+    def __init__(self, app: ASGIApp, *, limit: int = MAX_BODY_BYTES,
+                 larger: tuple[tuple[str, int], ...] = ()):
         self.app = app
         self.limit = limit
+        self.larger = larger  # (path suffix, limit): uploads such as a PNG character card
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
+        limit = next((n for suffix, n in self.larger if scope.get("path", "").endswith(suffix)), self.limit)
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._too_large(send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._too_large(send, limit)
             return
         chunks: list[bytes] = []
         size = 0
@@ -46,8 +49,8 @@ class BodyLimit:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.limit:
-                await self._too_large(send)
+            if size > limit:
+                await self._too_large(send, limit)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -55,9 +58,9 @@ class BodyLimit:
         body = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
         await self.app(scope, _replay([body], receive), send)
 
-    async def _too_large(self, send: Send) -> None:
+    async def _too_large(self, send: Send, limit: int) -> None:
         payload = json.dumps(error_body(
-            "request_too_large", f"request body is larger than {self.limit} bytes", "body")).encode()
+            "request_too_large", f"request body is larger than {limit} bytes", "body")).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"),
                                 (b"content-length", str(len(payload)).encode()),

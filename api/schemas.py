@@ -22,13 +22,13 @@ from api.schemas_ops import (
     StatsPublic,
     SupabaseClientConfig,
 )
-from synthesis.timing import PSCALE_WINDOW_SECONDS, format_game_clock
+from synthesis.rules import check_pscale_windows
+from synthesis.timing import format_game_clock
 from synthesis.types import Character, Frame, LiquidEntry, OutcomeRow, SolidRow, Window
 
 Name = Field(min_length=1, max_length=200)
 Truth = Field(default="", max_length=4000)
 Handle = Field(default=None, pattern=r"^[a-z][a-z0-9_]{0,31}$")
-MAX_WINDOW_SECONDS = 7 * 86400
 __all__ = ["ConfigPublic", "Directive", "Health", "LLMStats", "Percentiles", "StatsPublic",  # re-exported
            "SupabaseClientConfig"]
 
@@ -37,24 +37,6 @@ class Input(BaseModel):
     """Request bodies: unknown fields are an error that names them."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-def check_pscale_windows(value: dict[str, float] | None) -> dict[str, float] | None:
-    """Per-frame window overrides: keys are pscales -3..2, values positive seconds."""
-    if value is None:
-        return None
-    out: dict[str, float] = {}
-    for key, seconds in value.items():
-        try:
-            pscale = int(key)
-        except ValueError:
-            raise ValueError(f"pscale {key!r} is not an integer") from None
-        if pscale not in PSCALE_WINDOW_SECONDS:
-            raise ValueError(f"pscale {pscale} is not between -3 and 2")
-        if not 0 < seconds <= MAX_WINDOW_SECONDS:
-            raise ValueError(f"window for pscale {pscale} must be 0 < seconds <= {MAX_WINDOW_SECONDS}")
-        out[str(pscale)] = float(seconds)
-    return out
 
 
 class ErrorDetail(BaseModel):

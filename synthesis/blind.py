@@ -34,9 +34,15 @@ def public_view(inp: MediumInput) -> MediumInput:
     mine = {g.name for g in k.groups if g.member and not g.hidden}
     me = k.me.model_copy(update={"internal": None,
                                  "affiliations": [a for a in k.me.affiliations if a in mine]})
+    public = [v == "public" for v in inp.content_visibility] or [True] * len(inp.content)
     return inp.model_copy(update={
         "knowledge": k.model_copy(update={"me": me, "groups": groups, "gm_facts": []}),
-        "recent_narrative": []})
+        "recent_narrative": [],
+        # issue 16: only public lore, no own narrative recalled, no memory (it holds the private layer)
+        "content": [c for c, p in zip(inp.content, public, strict=False) if p],
+        "content_visibility": [v for v, p in zip(inp.content_visibility, public, strict=False) if p],
+        "recalled": [r for r in inp.recalled if r.kind == "outcome"],
+        "memory": ""})
 
 
 def outcome_messages(inp: MediumInput, *, json_mode: bool) -> list[Message]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from synthesis import knowledge, route
+from synthesis import budget, knowledge, lore, route
 from synthesis.types import (
     ActionView,
     Affiliation,
@@ -24,10 +24,12 @@ from synthesis.types import (
     Frame,
     KnowledgeOverride,
     LiquidEntry,
+    LoreEntry,
     MediumInput,
     Membership,
     OutcomeRow,
     OutcomeView,
+    RecallView,
     Window,
 )
 
@@ -78,7 +80,25 @@ def summarise(views: list[OutcomeView]) -> str:
     return "\n".join(lines)
 
 
-def build_medium_input(doc: dict[str, Any], *, outcome_budget: int = OUTCOME_BUDGET) -> MediumInput:
+def _recall_view(r: dict[str, Any], chars: dict[UUID, Character]) -> RecallView:
+    if r["kind"] == "outcome":
+        view = outcome_view(OutcomeRow.model_validate(r["item"]), chars)
+        return RecallView(kind="outcome", seq=r["seq"], outcome=view)
+    return RecallView(kind="narrative", seq=r["seq"], narrative=str(r["item"].get("narrative", "")))
+
+
+def _context(views: list[OutcomeView], actions: list[ActionView], narratives: list[str],
+             interrupt: str | None) -> str:
+    """The recent context a lore keyword may match: what this prompt already shows."""
+    parts = [a["action"] for v in views for a in v.actions] + [f for v in views for f in v.world_facts]
+    parts += [a.text for a in actions] + narratives + ([interrupt] if interrupt else [])
+    return "\n".join(parts)
+
+
+def build_medium_input(doc: dict[str, Any], *, outcome_budget: int = OUTCOME_BUDGET,
+                       prompt_budget: int | None = budget.DEFAULT_PROMPT_BUDGET) -> MediumInput:
+    """``prompt_budget`` is the default cap (``MEDIUM_PROMPT_BUDGET``); the frame's
+    ``rules.prompt_budget`` overrides it."""
     frame = Frame.model_validate(doc["frame"])
     chars = {c.id: c for c in (Character.model_validate(c) for c in doc["characters"])}
     affs = [Affiliation.model_validate(a) for a in doc["affiliations"]]
@@ -125,25 +145,38 @@ def build_medium_input(doc: dict[str, Any], *, outcome_budget: int = OUTCOME_BUD
         overrides = [KnowledgeOverride.model_validate(o) for o in doc.get("knowledge_overrides", [])]
         know = knowledge.build_knowledge(me.id, chars.values(), affs, members, overrides)
 
+    recent_narrative = [str(s["narrative"]) for s in doc.get("recent_solid", [])
+                        if mode != "shared" or s.get("shared") is True]
+    mine_views = [_action(x, chars) for x in mine]
+    entries = [LoreEntry.model_validate(c) for c in doc.get("content", [])]
+    context = _context(recent, same + higher + other + stalled, recent_narrative,
+                       window.interrupt_reason if window else None)
+    picked = lore.select(entries, me.id, affs, members, action="\n".join(a.text for a in mine_views),
+                         context=context, shared=mode == "shared")
+    budget_rule = frame.rules.get("prompt_budget")
+    recalled = [_recall_view(r, chars) for r in doc.get("recalled", []) if mode == "personal"]
+
     source = None
     if window and window.interrupt_source_id and window.interrupt_source_id in chars:
         source = chars[window.interrupt_source_id].handle
     return MediumInput(
         frame_id=frame.id, window_id=window.id if window else UUID(int=0), character_id=me.id,
         handle=me.handle, trigger_mode=window.trigger_mode if window else "expiry", pscale=pscale,
-        mode=mode, my_action=[_action(x, chars) for x in mine],
+        mode=mode, my_action=mine_views,
         same_pscale_actions=same, stalled_actions=stalled, resolved_outcomes=recent,
         history_summary=summarise(older) if older else "",
         summarised_outcome_ids=[v.outcome_id for v in older],
         pending_higher_pscale=higher, pending_other=other,
         world=frame.world, scenario=frame.scenario,
-        content=[str(c.get("body", "")) for c in doc.get("content", [])],
+        content=[lore.line(e) for e in picked], content_visibility=[e.visibility for e in picked],
         game_clock=frame.clock_seconds,
-        recent_narrative=[str(s["narrative"]) for s in doc.get("recent_solid", [])
-                          if mode != "shared" or s.get("shared") is True],
+        recent_narrative=recent_narrative,
         knowledge=know,
         interrupt_reason=window.interrupt_reason if window else None, interrupt_source=source,
         handles={c.handle: c.id for c in chars.values()},
         incorporated_through=int(doc.get("incorporated_through") or 0),
         snapshot_seq=int(doc.get("snapshot_seq") or 0),
+        prompt_budget=int(budget_rule) if isinstance(budget_rule, int) else prompt_budget,
+        recalled=recalled,
+        memory=str((doc.get("memory") or {}).get("summary", "")) if mode == "personal" else "",
     )

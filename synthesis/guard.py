@@ -156,7 +156,7 @@ def public_texts(inp: MediumInput) -> list[str]:
     """Every text in the input that any onlooker may already know. Excludes the owner's
     internal, its groups' internal, hidden-only groups and its own narratives."""
     k = inp.knowledge
-    out = [inp.world, inp.scenario, inp.history_summary, inp.interrupt_reason or "", *inp.content]
+    out = [inp.world, inp.scenario, inp.history_summary, inp.interrupt_reason or "", *public_lore(inp)]
     for p in [k.me, *k.others]:
         out += [p.name, p.handle, p.universal, p.external]
     for p in k.others:
@@ -171,6 +171,19 @@ def public_texts(inp: MediumInput) -> list[str]:
         out += [a.get("action", "") for a in o.actions] + list(o.world_facts)
         out += [i.get("reason", "") for i in o.interrupts]
     return [t for t in out if t]
+
+
+def public_lore(inp: MediumInput) -> list[str]:
+    """The lore entries of the prompt anyone may know (``visibility: public``)."""
+    vis = inp.content_visibility or ["public"] * len(inp.content)
+    return [c for c, v in zip(inp.content, vis, strict=False) if v == "public"]
+
+
+def _private_lore(inp: MediumInput) -> list[tuple[Kind, str]]:
+    """Lore only this character (``character:``) or its group (``affiliation:``) may know: a
+    secret of the shared layer like its internal truth."""
+    return [("group" if v.startswith("affiliation:") else "private", c)
+            for c, v in zip(inp.content, inp.content_visibility, strict=False) if v != "public"]
 
 
 def _publicly_reached(inp: MediumInput, group: str) -> bool:
@@ -204,6 +217,8 @@ def build(inp: MediumInput) -> Guard:
         for g in k.groups:
             if g.member:
                 add("group", g.internal)
+        for kind, text in _private_lore(inp):
+            add(kind, text.split(": ", 1)[-1])
     hidden = []
     for g in k.groups:
         if g.member and g.hidden:

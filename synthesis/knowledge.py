@@ -202,3 +202,28 @@ def public_knowledge(characters: Iterable[Character], affiliations: Iterable[Aff
               for a in sorted(reached, key=lambda a: affs[a].name) if a in affs]
     return Knowledge(me=view(narrator_for), others=[view(c) for c in chars if c.id != narrator_for.id],
                      groups=groups)
+
+
+def may_know_lore(visibility: str, viewer_id: UUID, affiliations: Iterable[Affiliation],
+                  memberships: Iterable[Membership], *, shared: bool = False) -> bool:
+    """Whether one lorebook entry may reach ``viewer_id``'s prompt (issue 16, the lorebook):
+
+    * ``public``: every character;
+    * ``affiliation:<name>``: the members of that affiliation, hidden members included (they
+      are members), and no one else;
+    * ``character:<id>``: that character only;
+    * ``gm``: no character, ever.
+
+    A shared narration (one narrative for everyone present) gets public entries only.
+    Anything else (a malformed visibility, an affiliation that no longer exists) is unknown."""
+    if visibility == "public":
+        return True
+    if shared:
+        return False
+    kind, _, arg = visibility.partition(":")
+    if kind == "character":
+        return arg == str(viewer_id)
+    if kind == "affiliation":
+        ids = {a.id for a in affiliations if a.name == arg}
+        return any(m.character_id == viewer_id and m.affiliation_id in ids for m in memberships)
+    return False

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from synthesis import blind, gather, parse, route
+from synthesis import blind, budget, gather, history, parse, route
 from synthesis import compile as compile_
 from synthesis.clock import Clock
 from synthesis.errors import OutcomeRefused, ParseError
@@ -169,10 +169,12 @@ async def apply(st: Store, inp: MediumInput, result: route.MediumResult, *, now:
 
 
 async def prepare(st: Store, frame_id: UUID, window_id: UUID | None, *,
-                  character_id: UUID | None = None) -> tuple[MediumInput, dict[str, Any]]:
+                  character_id: UUID | None = None,
+                  prompt_budget: int = budget.DEFAULT_PROMPT_BUDGET) -> tuple[MediumInput, dict[str, Any]]:
     with stage("gather"):
         doc = await st.gather(frame_id, window_id, character_id=character_id)
-        return gather.build_medium_input(doc), doc
+        await history.enrich(st, doc)  # long play: recalled items and the memory summary
+        return gather.build_medium_input(doc, prompt_budget=prompt_budget), doc
 
 
 def character_of(doc: dict[str, Any], character_id: UUID) -> Character:
@@ -185,7 +187,8 @@ async def preview(st: Store, registry: Registry, frame_id: UUID, character_id: U
     holds its committed liquid when there is one (in shared mode, the frame-level window it
     joined, whoever opened it), else as a window of its own."""
     window_id = await st.open_window_of(frame_id, character_id)
-    inp, doc = await prepare(st, frame_id, window_id, character_id=character_id)
+    inp, doc = await prepare(st, frame_id, window_id, character_id=character_id,
+                             prompt_budget=registry.settings.medium_prompt_budget)
     await registry.refresh(st)
     llm, _, _ = registry.medium(character_of(doc, character_id).model)
     return compile_.directive_text(
@@ -209,7 +212,7 @@ async def synthesize(st: Store, registry: Registry, frame_id: UUID, window_id: U
     if (now is None) == (clock is None):
         raise ValueError("pass exactly one of now= or clock=")
     t0 = time.perf_counter()
-    inp, doc = await prepare(st, frame_id, window_id)
+    inp, doc = await prepare(st, frame_id, window_id, prompt_budget=registry.settings.medium_prompt_budget)
     t1 = time.perf_counter()
     with stage("compile"):
         me = character_of(doc, inp.character_id)

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from synthesis import rules
 from synthesis.jsonsafe import jsonable as jsonable
 from synthesis.jsonsafe import shallow
 from synthesis.route_rows import Event as Event
@@ -69,6 +70,7 @@ class RouteSnapshot:
     liquid_owner: Mapping[UUID, UUID] = field(default_factory=dict)  # liquid id -> its character
     existing_outcome_id: UUID | None = None
     existing_solid_id: UUID | None = None
+    interrupt_policy: str = "allow"  # synthesis/rules.py: "off" cancels and wakes no one
     review: bool = False  # the GM holds outcomes for review (synthesis/review.py)
 
     @classmethod
@@ -94,6 +96,7 @@ class RouteSnapshot:
             liquid_owner=owners,
             existing_outcome_id=_uuid(doc.get("outcome_id")),
             existing_solid_id=_uuid(doc.get("solid_id")),
+            interrupt_policy=rules.interrupt_policy(f.get("rules")),
             review=bool(f.get("review")),
         )
 
@@ -309,6 +312,8 @@ def consequences(snapshot: RouteSnapshot, interrupts: list[tuple[UUID, str]], in
     me = w.character_id
     fx = Consequences()
     targets = sorted({t for t, _ in interrupts if t not in resolving and t in snapshot.users}, key=str)
+    if snapshot.interrupt_policy == "off":  # the designer's rule: interrupts are recorded, not applied
+        targets = []
     reasons = {t: r for t, r in reversed(interrupts)}
     for target in targets:
         audience = snapshot.audience(target)

@@ -16,7 +16,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from synthesis.errors import ScenarioError
+from synthesis import lore, rules
+from synthesis.errors import InvalidInput, ScenarioError
 from synthesis.store import Store
 from synthesis.timing import PSCALE_WINDOW_SECONDS
 
@@ -78,6 +79,10 @@ class Scenario(_Strict):
     actor_budget_per_hour: int = Field(default=120, ge=0)
     affiliations: list[AffiliationSpec] = Field(default_factory=list)
     characters: list[CharacterSpec] = Field(min_length=1)
+    # lorebook entries {title, text, keywords, visibility, always} (synthesis/lore.py); a
+    # character's visibility names it by name (character:Kessa Vorn), a file having no ids
+    lore: list[Any] = Field(default_factory=list)
+    rules: dict[str, Any] = Field(default_factory=dict)  # frames.rules (synthesis/rules.py)
 
     @field_validator("pscale_windows")
     @classmethod
@@ -123,6 +128,19 @@ def _cross_check(sc: Scenario) -> list[str]:
             if m.name in seen:
                 problems.append(f"characters[{i}].affiliations[{j}]: duplicate membership {m.name!r}")
             seen.append(m.name)
+    placeholders = {n: uuid.UUID(int=i + 1) for i, n in enumerate(names)}
+    for i, entry in enumerate(sc.lore):
+        try:
+            lore.check(entry, affiliations=aff_names, characters=placeholders, where=f"lore[{i}].")
+        except InvalidInput as exc:
+            problems.append(f"{exc.field}: {exc.message}")
+    for key in sorted(set(sc.rules) - set(rules.JSON_RULES)):
+        problems.append(f"rules.{key}: not a rule a scenario's rules: block sets "
+                        f"(it holds {', '.join(rules.JSON_RULES)}; the rest are top-level keys)")
+    try:
+        rules.RulesPatch.model_validate(sc.rules)
+    except ValidationError as exc:
+        problems += [f"rules.{_loc(e['loc'])}: {e['msg']}" for e in exc.errors()]
     return problems
 
 
@@ -223,4 +241,10 @@ async def install(st: Store, sc: Scenario, *, gm_name: str = "gm", actors_always
             for m in ch.affiliations:
                 await st.insert_membership(conn, frame_id, row.id, aff_ids[m.name], m.hidden)
             out.characters.append(InstalledCharacter(ch.name, row.id, handle, ch.player, user_id))
+        by_name = {c.name: c.id for c in out.characters}
+        for entry in sc.lore:
+            await st.insert_lore(conn, frame_id, lore.check(entry, affiliations=aff_ids, characters=by_name), gm_id)
+        patch = rules.RulesPatch.model_validate(sc.rules)
+        if patch.json_part():
+            await st.update_rules(conn, frame_id, patch.json_part(), None)
     return out

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     medium_llm_concurrency: int = Field(default=16, ge=1, alias="MEDIUM_LLM_CONCURRENCY")
     medium_llm_latency: str | None = Field(default=None, alias="MEDIUM_LLM_LATENCY")
     medium_llm_seed: int = Field(default=0, alias="MEDIUM_LLM_SEED")
+    # The compiled prompt's cap in estimated tokens (synthesis/budget.py); a frame's
+    # rules.prompt_budget overrides it.
+    medium_prompt_budget: int = Field(default=3000, ge=500, le=200_000, alias="MEDIUM_PROMPT_BUDGET")
     medium_llm_fail_rate: float = Field(default=0.0, ge=0, le=1, alias="MEDIUM_LLM_FAIL_RATE")
     medium_realtime: str = Field(default="notify", alias="MEDIUM_REALTIME")
     # False: the API and workers never migrate at start-up (a project whose migrations the

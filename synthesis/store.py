@@ -18,7 +18,7 @@ from uuid import UUID
 import asyncpg
 
 from synthesis import errors
-from synthesis.store_queries import Queries
+from synthesis.store_lore import LoreQueries
 
 SQL_DIR = Path(__file__).parent / "sql"
 COMMAND_TIMEOUT = 60.0  # seconds; a statement that runs longer is treated as a lost connection
@@ -196,7 +196,7 @@ class Tx:
 Connection = Tx  # what methods taking ``conn`` accept: a transaction from ``Store.transaction``
 
 
-class Store(Queries):
+class Store(LoreQueries):
     """Query methods over a pool: one method per named query, frozen models out (the queries
     of play are ``store_queries.Queries``; this class is their plumbing). Pass ``conn`` (a
     ``Tx``) to run inside a caller's transaction."""
@@ -317,8 +317,8 @@ async def notify_each(conn: asyncpg.Connection, channel: str, indices: list[int]
 
 def _split_database(dsn: str) -> tuple[str, str]:
     """(the dsn of the server's ``postgres`` database, the database ``dsn`` names)."""
-    base, _, rest = dsn.rpartition("/")
-    dbname, _, query = rest.partition("?")
+    head, _, query = dsn.partition("?")  # the query may hold a socket path: host=/tmp/…/pg
+    base, _, dbname = head.rpartition("/")
     return f"{base}/postgres" + (f"?{query}" if query else ""), dbname
 
 

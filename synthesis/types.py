@@ -40,6 +40,7 @@ class Frame(Row):
     outcome_mode: Literal["guarded", "blind"] = "guarded"  # synthesis/blind.py
     actor_budget_per_hour: int = 120
     actors_always: bool = False
+    rules: dict[str, Any] = Field(default_factory=dict)  # synthesis/rules.py: the designer's rules
     clock_seconds: int = 0
     event_seq: int = 0
     paused_at: datetime | None = None  # paused by the GM since then (synthesis/pacing.py)
@@ -86,6 +87,25 @@ class Content(Row):
     frame_id: UUID
     kind: str = "lore"
     body: str
+
+
+class LoreEntry(Row):
+    """A lorebook entry (a ``content`` row; synthesis/lore.py). ``visibility`` is ``public``,
+    ``gm``, ``affiliation:<name>`` or ``character:<id>``."""
+
+    id: UUID
+    frame_id: UUID
+    title: str = ""
+    body: str
+    keywords: list[str] = Field(default_factory=list)
+    visibility: str = "public"
+    always: bool = False
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def text(self) -> str:
+        return self.body
 
 
 class Window(Row):
@@ -263,6 +283,15 @@ class OutcomeView(BaseModel):
     narration: str = ""  # the GM's text (an outcome with source gm)
 
 
+class RecallView(BaseModel):
+    """An older item of the character's own history, recalled for this action (synthesis/recall.py)."""
+
+    kind: Literal["narrative", "outcome"]
+    seq: int
+    narrative: str | None = None  # kind narrative: its own text
+    outcome: OutcomeView | None = None  # kind outcome
+
+
 class PersonView(BaseModel):
     """One character as another sees it, or as itself."""
 
@@ -352,7 +381,8 @@ class MediumInput(BaseModel):
     pending_other: list[ActionView] = Field(default_factory=list)
     world: str = ""
     scenario: str = ""
-    content: list[str] = Field(default_factory=list)
+    content: list[str] = Field(default_factory=list)  # lore entries this character may know, ranked
+    content_visibility: list[str] = Field(default_factory=list)  # each entry's visibility (synthesis/lore.py)
     game_clock: int = 0
     recent_narrative: list[str] = Field(default_factory=list)
     knowledge: Knowledge
@@ -361,6 +391,9 @@ class MediumInput(BaseModel):
     handles: dict[str, UUID] = Field(default_factory=dict)  # every handle in the frame -> id
     incorporated_through: int = 0
     snapshot_seq: int = 0
+    prompt_budget: int | None = None  # tokens (synthesis/budget.py); None: no cap
+    recalled: list[RecallView] = Field(default_factory=list)  # own older history this action recalls
+    memory: str = ""  # the character's latest memory summary (synthesis/memory.py)
 
 
 class MediumOutput(BaseModel):

@@ -23,7 +23,7 @@ HELP = "medium: multiplayer roleplay narrated by AI, on Postgres."
 
 def build() -> typer.Typer:
     """Every command, in ``medium --help`` order."""
-    from workers.commands import bench, demo, evaluate, loadtest, narrator, scenario, serve
+    from workers.commands import backup, bench, demo, evaluate, frame, loadtest, narrator, scenario, serve
 
     app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
     app.add_typer(scenario.scenario_app, name="scenario")
@@ -38,6 +38,9 @@ def build() -> typer.Typer:
     app.command()(loadtest.loadtest)
     app.add_typer(narrator.app, name="narrator")
     app.command("eval")(evaluate.eval_command)
+    app.add_typer(frame.frame_app, name="frame")
+    app.command("backup")(backup.backup_command)
+    app.command("restore")(backup.restore_command)
     return app
 
 

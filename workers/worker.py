@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from synthesis import medium, store, telemetry, timing
+from synthesis import medium, memory_run, store, telemetry, timing
 from synthesis.clock import Clock, SystemClock
 from synthesis.errors import DatabaseUnavailable, MediumError
 from synthesis.listener import Listener
@@ -254,6 +254,8 @@ class Worker:
             raise RuntimeError("a worker without a handler needs an LLM registry")
         result = await medium.synthesize(self.st, self.registry, w.frame_id, w.id,
                                          clock=self.clock, time_scale=self.time_scale, live=self.live)
+        if result.routed and result.input is not None:  # its memory summary, when due (never fails the window)
+            await memory_run.after_synthesis(self.st, self.registry, w.frame_id, result.input.character_id)
         if result.route.get("interrupted") or result.route.get("perceive"):
             self.wake()  # an interrupt window is due now: start it within this tick
         return result

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Response, status
 
 from api import schemas
 from api.deps import CurrentUser, RegistryDep, StoreDep
+from synthesis import rules
 from synthesis.errors import NotFound
 
 router = APIRouter(prefix="/frames", tags=["frames"])
@@ -48,10 +49,13 @@ async def update_frame(frame_id: UUID, body: schemas.FrameUpdate, user: CurrentU
     """GM: mode, per-pscale window overrides (seconds), perceive and its window's seconds,
     outcome mode, world, scenario, name."""
     async with st.as_gm(user.id, frame_id) as conn:
+        before = await st.get_frame(frame_id, conn=conn)
         frame = await st.update_frame(conn, frame_id, name=body.name, mode=body.mode, world=body.world,
                                       scenario=body.scenario, pscale_windows=body.pscale_windows,
                                       perceive=body.perceive, outcome_mode=body.outcome_mode,
                                       perceive_seconds=body.perceive_seconds, review=body.review)
+        for kind, detail in rules.frame_edits(before, frame) if before else []:
+            await st.log_change(conn, frame_id, kind, user.id, detail)  # author/designer log
     return schemas.frame_public(frame, role="gm", narrator=registry.label)
 
 

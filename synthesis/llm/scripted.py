@@ -173,6 +173,8 @@ class ScriptedLLM:
             text = self._soft(user)
         elif "NPC ACTOR" in system:
             text = self._actor(user, rng)
+        elif "MEMORY SUMMARY" in system:
+            text = self._memory(user)
         else:
             text = self._medium(user, rng, json_mode=json_schema is not None or "OUTPUT FORMAT (JSON)" in user)
         if malformed:
@@ -181,6 +183,18 @@ class ScriptedLLM:
         if sink is not None:
             await _stream(text, delay, sink)
         return Completion(text=text, usage=usage, model=model, provider=self.provider)
+
+    # --- memory summary (synthesis/memory.py) ---------------------------------------------------
+
+    def _memory(self, user: str) -> str:
+        """Extractive and deterministic: the previous memory, then the first sentence of each
+        item that happened since, within ~250 words."""
+        previous = " ".join(_lines("YOUR MEMORY SO FAR", user)).replace("(none yet)", "").strip()
+        since = [re.sub(r"^\(#\d+, [a-z]+\) ", "", x) for x in _lines("WHAT HAPPENED SINCE", user)
+                 if x.startswith("(#")]
+        firsts = [re.split(r"(?<=[.!?])\s+", x, maxsplit=1)[0] for x in since]
+        words = " ".join([previous, *firsts]).split()
+        return " ".join(words[-250:]) or "You remember little yet."
 
     # --- soft analysis ---------------------------------------------------------------------------
 

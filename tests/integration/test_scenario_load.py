@@ -107,9 +107,14 @@ async def test_loading_mos_eisley(st: store.Store) -> None:
 
 
 def test_packaged_copy_matches_shared() -> None:
+    """The packaged copy is the shared file, plus (issue 16) a trailing ``lore:`` block, which
+    the shared seed predates; once the shared copy carries it too, the two are equal."""
     if not SHARED.exists():
         pytest.skip("../shared is not next to this checkout")
-    assert scenario.MOS_EISLEY.read_text() == SHARED.read_text()
+    packaged, shared = scenario.MOS_EISLEY.read_text(), SHARED.read_text()
+    if "\nlore:\n" in packaged and "\nlore:\n" not in shared:
+        packaged = packaged[:packaged.index("\nlore:\n") + 1]
+    assert packaged == shared
 
 
 def test_cli_scenario_load_json(db_url: str) -> None:

@@ -91,6 +91,8 @@ def test_a_clean_run_passes_everything() -> None:
                              "misdelivered": 0, "unincorporated": 0}
     assert doc["latency_ms"]["timer_lateness"]["p50"] == 10.0
     assert doc["latency_ms"]["fanout"]["max"] == 50.0
+    trend = doc["llm"].pop("prompt_tokens_per_synthesis")
+    assert trend["max"] == 10
     assert doc["llm"] == {"calls": 3, "prompt_tokens": 30, "completion_tokens": 15,
                           "soft": {"by_source": {"given": 2}, "model_calls": 0, "model_share": None},
                           "committed_actions": 2, "calls_per_action": 1.5, "medium_tokens_per_action": 22.5}

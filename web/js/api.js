@@ -190,6 +190,8 @@ export class Api {
   epistemic(id, cid) { return this.get(`/frames/${id}/characters/${cid}/epistemic`); }
   changeKnowledge(id, cid, body) { return this.post(`/frames/${id}/characters/${cid}/knowledge`, body); }
   removeOverride(id, cid, oid) { return this.del(`/frames/${id}/characters/${cid}/knowledge/${oid}`); }
+  rules(id) { return this.get(`/frames/${id}/rules`); }
+  changes(id) { return this.get(`/frames/${id}/changes`); }
 }
 
 /** The `sub` claim of a JWT (the user id), without verifying it (the server does that). */

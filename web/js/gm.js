@@ -10,6 +10,7 @@ import { renderCompare } from './views/compare.js';
 import { paragraphs } from './views/narratives.js';
 import { setupDirectiveDialog, showDirective } from './views/directive.js';
 import { renderMetrics } from './views/metrics.js';
+import { renderRules } from './views/rules.js';
 import { setupGmTools } from './views/gmtools.js';
 import { EpistemicPanel } from './views/epistemic.js';
 
@@ -221,6 +222,16 @@ async function run(api, frameId, token) {
   drawFailed();
   await tools.chat.load();
 
+  async function drawRules() {
+    try {
+      const [rules, changes] = await Promise.all([api.rules(frameId), api.changes(frameId)]);
+      renderRules($('#rules'), rules, changes);
+    } catch (e) {
+      renderRules($('#rules'), null);
+    }
+  }
+  drawRules();
+
   // Narratives as their Medium writes them (narrative_delta), one preview per window, until the
   // final narrative of that window arrives.
   const live = new Map();
@@ -270,6 +281,7 @@ async function run(api, frameId, token) {
         drawFailed();
       } else if (type === 'frame') {
         renderFrame(data);
+        drawRules();
         tools.frame(data);
       } else if (type === 'ooc') {
         tools.chat.add(data);

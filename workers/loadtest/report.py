@@ -15,6 +15,7 @@ from rich.table import Table
 
 from synthesis.stats import summarize
 from synthesis.store_ops import OpsStore
+from workers.loadtest import prompt_trend
 from workers.loadtest.players import Player, first_tokens
 
 OVERDUE_SECONDS = 5.0  # an open window this far past due, or a lease this far expired, is stuck
@@ -118,7 +119,7 @@ def _jsonb(value: Any) -> Any:
 
 
 def compute(data: Data, players: list[Player], *, stop_at: float, started: float = 0.0,
-            warmup: float = 0.0) -> tuple[dict[str, Any], Series]:
+            warmup: float = 0.0, prompt_budget: int | None = None) -> tuple[dict[str, Any], Series]:
     """Everything but ``processes``. ``stop_at``: when players stopped acting. Everything
     committed before it must have drained; NPC actors may still be finishing a pass after it,
     so their later liquid counts as lost only when its window is stuck (not live, or overdue).
@@ -322,7 +323,7 @@ def compute(data: Data, players: list[Player], *, stop_at: float, started: float
         "counts": counts,
         "latency_ms": series.summary(),
         "first_token_ms": _rounded(first_token),
-        "llm": llm_use(data),
+        "llm": {**llm_use(data), "prompt_tokens_per_synthesis": prompt_trend.trend(data.solid, budget=prompt_budget)},
         "invariants": {k: "PASS" if invariants[k] else "FAIL" for k in INVARIANTS},
         "details": details,
     }
@@ -380,6 +381,8 @@ def print_report(doc: dict[str, Any], console: Console) -> None:
     if (rec := doc.get("recovery_ms")) and (rec["windows"] or rec["unrecovered"]):
         console.print(f"recovery after worker kills: {rec['windows']} stranded windows reclaimed, p50 "
                       f"{rec['p50']} ms, max {rec['max']} ms; {rec['unrecovered']} not reclaimed")
+    if trend := doc.get("llm", {}).get("prompt_tokens_per_synthesis"):
+        console.print(prompt_trend.describe(trend))
     inv = Table(title="invariants (DESIGN §5)")
     inv.add_column("invariant")
     inv.add_column("result")

@@ -245,7 +245,8 @@ async def _simulate(cfg: Config, st: OpsStore, stack: stack_mod.Stack | None, sa
     if data is None:  # the load ran to its end or was stopped; either way it read its data
         raise RuntimeError("the load test ended without reading its results")
     doc, series = report.compute(data, players, stop_at=stop_at, started=started,
-                                 warmup=min(WARMUP_SECONDS, cfg.duration / 4))
+                                 warmup=min(WARMUP_SECONDS, cfg.duration / 4),
+                                 prompt_budget=Settings().medium_prompt_budget)
     details = doc.pop("details")
     doc["processes"] = sampler.report(stack)
     own = resource.getrusage(resource.RUSAGE_SELF)
