@@ -21,7 +21,8 @@ from fastapi.staticfiles import StaticFiles
 from api import errors, realtime
 from api.metrics import Metrics
 from api.middleware import MAX_BODY_BYTES, BodyLimit, RateLimiter, Timing
-from api.routes import affiliations, characters, frames, gm, liquid, models, plumbing, reading
+from api.routes import affiliations, characters, frames, gm, invites, liquid, models, plumbing, reading
+from api.routes import auth as auth_routes
 from api.routes import realtime as realtime_routes
 from api.schemas import ERROR_RESPONSES
 from synthesis import auth, installed, store, store_api
@@ -85,7 +86,7 @@ def create_app(settings: Settings, *, pool: Any = None, llm: Registry | None = N
                            allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
                            allow_headers=["Authorization", "Content-Type"])
     app.include_router(plumbing.router)
-    for module in (frames, characters, affiliations, models, liquid, reading, gm):
+    for module in (frames, characters, affiliations, models, liquid, reading, gm, invites, auth_routes):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(realtime_routes.router)
     _static(app, web_dir)
@@ -105,6 +106,8 @@ def _static(app: FastAPI, web_dir: Path) -> None:
 
     app.add_api_route("/", page("index.html"), methods=["GET"], include_in_schema=False)
     app.add_api_route("/gm", page("gm.html"), methods=["GET"], include_in_schema=False)
+    # an invite link: the player page exchanges the code (POST /auth/join) and replaces the URL
+    app.add_api_route("/join/{code}", page("index.html"), methods=["GET"], include_in_schema=False)
     if web_dir.is_dir():
         app.mount("/static", StaticFiles(directory=web_dir), name="static")
 

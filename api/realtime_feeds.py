@@ -24,7 +24,7 @@ from uuid import UUID
 
 from fastapi import WebSocket, WebSocketDisconnect
 
-from api import live, realtime_messages
+from api import live, realtime_messages, ws_auth
 from api.realtime_messages import Texts
 from synthesis import store_api
 from synthesis.errors import MediumError
@@ -277,7 +277,12 @@ class Feeds:
 
 
 async def _until_disconnect(ws: WebSocket) -> None:
-    while True:
-        message = await ws.receive()
-        if message["type"] == "websocket.disconnect":
-            return
+    """Drop what the client sends until it goes away; a binary, oversize or flooding client is
+    closed with the code ``api.ws_auth`` names."""
+    try:
+        await ws_auth.until_disconnect(ws)
+    except ws_auth.Refused as exc:
+        log.info("websocket closed: client broke the protocol", extra={
+            "action": "ws_refused", "code": exc.code, "reason": exc.reason})
+        with contextlib.suppress(Exception):
+            await ws.close(exc.code, exc.reason)

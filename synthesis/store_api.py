@@ -13,7 +13,8 @@ from typing import Any
 from uuid import UUID
 
 from synthesis import errors
-from synthesis.store import Connection, Store
+from synthesis.store import Connection
+from synthesis.store_auth import AuthStore
 from synthesis.store_queries import _model
 from synthesis.types import (
     Affiliation,
@@ -37,8 +38,8 @@ def _rows(records: Sequence[Any]) -> list[dict[str, Any]]:
     return [dict(r) for r in records]
 
 
-class ApiStore(Store):
-    """``Store`` plus the reads and writes the HTTP API and the realtime gateway need."""
+class ApiStore(AuthStore):
+    """``Store`` (and ``AuthStore``) plus the reads and writes the HTTP API and the realtime gateway need."""
 
     async def ping(self) -> None:
         await self._fetchval("api_ping")

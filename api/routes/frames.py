@@ -7,7 +7,7 @@ from uuid import UUID
 from fastapi import APIRouter, Response, status
 
 from api import schemas
-from api.deps import CurrentUser, RegistryDep, StoreDep
+from api.deps import ClockDep, CurrentUser, RegistryDep, StoreDep
 from synthesis.errors import NotFound
 
 router = APIRouter(prefix="/frames", tags=["frames"])
@@ -65,8 +65,11 @@ async def add_member(frame_id: UUID, body: schemas.MemberCreate, user: CurrentUs
 
 
 @router.delete("/{frame_id}/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def remove_member(frame_id: UUID, user_id: UUID, user: CurrentUser, st: StoreDep) -> Response:
-    """GM: remove a member (a frame keeps at least one GM)."""
+async def remove_member(frame_id: UUID, user_id: UUID, user: CurrentUser, st: StoreDep,
+                        clock: ClockDep) -> Response:
+    """GM: remove a member (a frame keeps at least one GM). Their sessions of this frame are
+    revoked and their open sockets closed (4403), at once: the per-user revocation."""
     async with st.as_gm(user.id, frame_id) as conn:
         await st.remove_member(conn, frame_id, user_id)
+        await st.revoke_user_sessions(conn, frame_id, user_id, clock.now(), "removed by the GM")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
