@@ -22,6 +22,7 @@ class Invite(Row):
     id: UUID
     frame_id: UUID
     character_id: UUID | None
+    for_user: UUID | None = None
     label: str
     created_by: UUID | None
     created_at: datetime
@@ -65,9 +66,10 @@ class AuthStore(Store):
 
     async def create_invite(self, conn: Tx, frame_id: UUID, *, code: str, character_id: UUID | None,
                             label: str, created_by: UUID | None, now: datetime,
-                            expires_at: datetime | None, max_uses: int | None) -> Invite:
+                            expires_at: datetime | None, max_uses: int | None,
+                            for_user: UUID | None = None) -> Invite:
         row = await self._fetchrow("auth_insert_invite", frame_id, sessions.digest(code), character_id,
-                                   label, created_by, now, expires_at, max_uses, conn=conn)
+                                   label, created_by, now, expires_at, max_uses, for_user, conn=conn)
         return _model(Invite, row)
 
     async def list_invites(self, frame_id: UUID) -> list[Invite]:
@@ -95,7 +97,8 @@ class AuthStore(Store):
         """``user_id`` joins the invite's frame as a player (a member keeps a higher role); a
         character invite's character becomes theirs. The invite counts one use. Returns the role."""
         await self._fetchval("api_ensure_user", user_id, None, conn=conn)
-        member = await self._fetchrow("auth_join_member", invite.frame_id, user_id, invite.id, conn=conn)
+        member = await self._fetchrow("auth_join_member", invite.frame_id, user_id,
+                                      None if invite.for_user else invite.id, conn=conn)
         if invite.character_id is not None:
             await self._fetchval("auth_set_character_user", invite.frame_id, invite.character_id, user_id,
                                  conn=conn)

@@ -44,7 +44,7 @@ async def join(body: schemas_auth.JoinRequest, caller: OptionalUser, st: StoreDe
         refusal = sessions.invite_refusal(invite.state() if invite else None, now)
         if refusal is not None or invite is None:
             raise refusal or Unauthorized("no such invite", field="code")
-        owner: UUID | None = None
+        owner: UUID | None = invite.for_user
         if invite.character_id is not None:
             ch = await st.get_character(invite.frame_id, invite.character_id, conn=conn)
             owner = ch.user_id if ch else None

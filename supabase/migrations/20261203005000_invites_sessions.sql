@@ -1,7 +1,7 @@
 -- Closed doors (issue 14): invites, sessions and players' character requests.
 --
 -- * invites: a GM's (or `medium scenario load`'s) link /join/<code>, for one character or open
---   (the player then asks for a character of their own). Only the code's SHA-256 is stored:
+--   (the player then asks for a character of their own), or for one user (the GM's own link). Only the code's SHA-256 is stored:
 --   the code is shown once, when it is made.
 -- * auth_sessions: what POST /auth/join starts, one per join. The access token names its
 --   session (`sid`, `fid` claims), so revoking the session ends it at once; the refresh token
@@ -18,6 +18,7 @@ CREATE TABLE public.invites (
   id           uuid NOT NULL DEFAULT gen_random_uuid(),
   code_hash    text NOT NULL UNIQUE,
   character_id uuid,                                    -- NULL: an open invite
+  for_user     uuid REFERENCES auth.users (id) ON DELETE CASCADE,  -- signs in as this user (a GM link)
   label        text NOT NULL DEFAULT '' CHECK (length(label) <= 200),
   created_by   uuid REFERENCES auth.users (id) ON DELETE SET NULL,
   created_at   timestamptz NOT NULL,

@@ -3,8 +3,8 @@
 
 -- name: auth_insert_invite
 INSERT INTO public.invites (frame_id, code_hash, character_id, label, created_by, created_at,
-                            expires_at, max_uses)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                            expires_at, max_uses, for_user)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 RETURNING *;
 
 -- name: auth_list_invites
