@@ -3,7 +3,7 @@ or a role's model from (before the environment variables).
 
 Keys are encrypted at rest (MEDIUM_SECRET_KEY) and only ever shown masked. Reading the list
 needs a signed-in user; every write, and discovery (which makes this server fetch a URL),
-needs an admin: a user listed in `MEDIUM_ADMIN_USER_IDS`. Being GM of a frame is not enough,
+needs an admin: a user listed in `MEDIUM_ADMIN_USERS` (or `MEDIUM_ADMIN_USER_IDS`). Being GM of a frame is not enough,
 since a model row serves every frame.
 """
 
@@ -38,7 +38,8 @@ class Discovered(BaseModel):
 
 def _require_admin(user: User, settings: Settings) -> None:
     if user.id not in settings.admin_user_ids:
-        raise Forbidden("changing the model registry needs an admin (MEDIUM_ADMIN_USER_IDS)")
+        raise Forbidden("changing the model registry needs an instance admin (MEDIUM_ADMIN_USERS)",
+                        field="authorization")
 
 
 def _public(row: dict[str, Any], settings: Settings) -> schemas.ModelPublic:
