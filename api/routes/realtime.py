@@ -30,7 +30,7 @@ async def frame_socket(websocket: WebSocket, frame_id: str, token: str | None = 
     await websocket.accept()
     try:
         if token is None:
-            token = await ws_auth.first_message_token(websocket)
+            token = await ws_auth.first_message_token(websocket, seconds=ws_auth.AUTH_SECONDS)
             if token is None:
                 return  # the client went away
         claims = await state.verifier.averify(token)
