@@ -163,9 +163,11 @@ def parse_character(data: Any, affiliations: list[str], *, taken: list[str] | No
 def load_scenario_file(path: Path | str) -> Scenario:
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason})") from exc
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
