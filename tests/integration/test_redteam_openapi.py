@@ -19,7 +19,7 @@ from tests.integration.api_support import bearer, cast_of, running_api
 from tests.integration.redteam import Tally, clear_http_error
 from tests.integration.test_redteam_http import counts
 
-EXAMPLES = 6
+EXAMPLES = 4
 
 
 def generated(openapi: dict[str, Any]) -> list[tuple[str, Any]]:
