@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -178,3 +179,35 @@ async def test_the_websocket_takes_the_token_in_its_first_message(db_url: str) -
             async with connect(url) as ws:
                 await ws.send(message)
                 assert await _closed(ws) == code, message
+
+
+async def test_a_supabase_user_joins_with_the_same_invite_code(db_url: str) -> None:
+    """With Supabase Auth configured (JWKS) the server mints nothing: a signed-in Supabase user
+    sends its own token with the code and becomes the member; without a token the join is 401."""
+    from tests.integration.test_jwks import ISSUER, JwksServer, signed
+
+    server = JwksServer()
+    try:
+        async with running_api(db_url, clock=clock(), MEDIUM_JWKS_URL=server.url, MEDIUM_JWT_ISSUER=ISSUER) as api:
+            cast = await cast_of(api.st)
+            gm = signed(cast.gm)
+            r = await api.client.post(f"/frames/{cast.frame_id}/invites", json={}, headers=auth(gm))
+            assert r.status_code == 201, r.text
+            code = r.json()["code"]
+            anonymous = await api.client.post("/auth/join", json={"code": code})
+            assert anonymous.status_code == 401
+            assert "Supabase Auth" in anonymous.json()["error"]["message"]
+            newcomer = uuid.uuid4()
+            async with api.st.transaction() as conn:  # Supabase Auth made the user
+                await api.st.ensure_user(newcomer, conn=conn)
+            joined = await api.client.post("/auth/join", json={"code": code}, headers=auth(signed(newcomer)))
+            assert joined.status_code == 200, joined.text
+            s = joined.json()
+            assert (s["user_id"], s["role"], s["access_token"], s["refresh_token"]) == (str(newcomer), "player",
+                                                                                       None, None)
+            frames = await api.client.get("/frames", headers=auth(signed(newcomer)))
+            assert [f["id"] for f in frames.json()] == [str(cast.frame_id)]
+            refresh = await api.client.post("/auth/refresh", json={"refresh_token": f"{uuid.uuid4()}.x"})
+            assert refresh.status_code == 401
+    finally:
+        server.close()
