@@ -21,7 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from api import errors, realtime
 from api.metrics import Metrics
 from api.middleware import MAX_BODY_BYTES, BodyLimit, RateLimiter, Timing
-from api.routes import affiliations, characters, frames, gm, invites, liquid, models, plumbing, reading, requests
+from api.routes import admin, affiliations, characters, frames, gm, invites, liquid, models, plumbing, reading, requests
 from api.routes import auth as auth_routes
 from api.routes import realtime as realtime_routes
 from api.schemas import ERROR_RESPONSES
@@ -87,7 +87,7 @@ def create_app(settings: Settings, *, pool: Any = None, llm: Registry | None = N
                            allow_headers=["Authorization", "Content-Type"])
     app.include_router(plumbing.router)
     for module in (frames, characters, affiliations, models, liquid, reading, gm, invites, auth_routes,
-                   requests):
+                   requests, admin):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(realtime_routes.router)
     _static(app, web_dir)

@@ -16,7 +16,7 @@ from api.middleware import RateLimiter
 from api.realtime import Gateway
 from synthesis import auth
 from synthesis.clock import Clock
-from synthesis.errors import NotFound
+from synthesis.errors import Forbidden, NotFound
 from synthesis.llm.registry import Registry
 from synthesis.settings import Settings
 from synthesis.store_api import ApiStore
@@ -99,3 +99,9 @@ async def require_member(st: ApiStore, user: User, frame_id: UUID) -> str:
     if role is None:
         raise NotFound("frame not found", field="frame_id")
     return role
+
+
+def require_admin(user: User, settings: Settings, what: str = "changing the model registry") -> None:
+    """Instance admins only (``MEDIUM_ADMIN_USERS``): a frame's GM is not one."""
+    if user.id not in settings.admin_user_ids:
+        raise Forbidden(f"{what} needs an instance admin (MEDIUM_ADMIN_USERS)", field="authorization")

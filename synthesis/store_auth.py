@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from synthesis import errors, sessions
+from synthesis import errors, instance, sessions
 from synthesis.store import Store, Tx
 from synthesis.store_queries import _model
 from synthesis.types import Row
@@ -152,6 +152,20 @@ class AuthStore(Store):
     async def revoke_user_sessions(self, conn: Tx, frame_id: UUID, user_id: UUID, now: datetime,
                                    reason: str) -> int:
         return len(await self._fetch("auth_revoke_user_sessions", frame_id, user_id, now, reason, conn=conn))
+
+    # --- instance settings --------------------------------------------------------------------
+
+    async def instance_settings(self) -> instance.InstanceSettings:
+        rows = await self._fetch("instance_settings")
+        return instance.effective({r["key"]: r["value"] for r in rows})
+
+    async def set_instance_settings(self, values: dict[str, Any], user_id: UUID, now: datetime
+                                    ) -> instance.InstanceSettings:
+        async with self.transaction() as conn:
+            await self._fetchval("api_ensure_user", user_id, None, conn=conn)
+            for key, value in values.items():
+                await self._fetchval("set_instance_setting", key, value, user_id, now, conn=conn)
+        return await self.instance_settings()
 
     # --- character requests --------------------------------------------------------------------
 

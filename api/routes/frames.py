@@ -7,16 +7,21 @@ from uuid import UUID
 from fastapi import APIRouter, Response, status
 
 from api import schemas
-from api.deps import ClockDep, CurrentUser, RegistryDep, StoreDep
-from synthesis.errors import NotFound
+from api.deps import ClockDep, CurrentUser, RegistryDep, SettingsDep, StoreDep
+from synthesis import instance
+from synthesis.errors import Forbidden, NotFound
 
 router = APIRouter(prefix="/frames", tags=["frames"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=schemas.FramePublic)
 async def create_frame(body: schemas.FrameCreate, user: CurrentUser, st: StoreDep,
-                       registry: RegistryDep) -> schemas.FramePublic:
-    """Create a frame; the caller becomes its GM."""
+                       registry: RegistryDep, settings: SettingsDep) -> schemas.FramePublic:
+    """Create a frame; the caller becomes its GM (instance setting ``frame_creation``: anyone,
+    or admins only)."""
+    if not instance.may_create_frame(await st.instance_settings(), admin=user.id in settings.admin_user_ids):
+        raise Forbidden("creating frames is limited to instance admins (instance setting frame_creation)",
+                        field="authorization")
     frame = await st.create_frame(user.id, name=body.name, mode=body.mode, world=body.world,
                                   scenario=body.scenario, pscale_windows=body.pscale_windows,
                                   perceive=body.perceive)

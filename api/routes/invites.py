@@ -9,9 +9,9 @@ from uuid import UUID
 from fastapi import APIRouter, status
 
 from api import schemas_auth
-from api.deps import ClockDep, CurrentUser, StoreDep
-from synthesis import sessions
-from synthesis.errors import NotFound
+from api.deps import ClockDep, CurrentUser, SettingsDep, StoreDep
+from synthesis import instance, sessions
+from synthesis.errors import Forbidden, NotFound
 from synthesis.store_auth import Invite
 
 router = APIRouter(prefix="/frames/{frame_id}/invites", tags=["invites"])
@@ -24,11 +24,16 @@ def invite_public(invite: Invite, code: str | None = None) -> schemas_auth.Invit
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=schemas_auth.InvitePublic)
 async def create_invite(frame_id: UUID, body: schemas_auth.InviteCreate, user: CurrentUser, st: StoreDep,
-                        clock: ClockDep) -> schemas_auth.InvitePublic:
-    """GM: an invite for ``character_id``, or an open one (players then propose a character)."""
+                        clock: ClockDep, settings: SettingsDep) -> schemas_auth.InvitePublic:
+    """GM: an invite for ``character_id``, or an open one (players then propose a character;
+    instance setting ``open_invites``)."""
     now = clock.now()
     code = sessions.new_code()
     async with st.as_gm(user.id, frame_id) as conn:
+        if body.character_id is None and not instance.may_open_invite(
+                await st.instance_settings(), admin=user.id in settings.admin_user_ids):
+            raise Forbidden("open invites are turned off on this instance (instance setting open_invites)",
+                            field="character_id")
         if body.character_id is not None and await st.get_character(frame_id, body.character_id,
                                                                      conn=conn) is None:
             raise NotFound("character not found", field="character_id")

@@ -15,8 +15,8 @@ from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, Field
 
 from api import schemas
-from api.deps import CurrentUser, SettingsDep, StoreDep, User
-from synthesis.errors import Conflict, Forbidden, InvalidInput
+from api.deps import CurrentUser, SettingsDep, StoreDep, User, require_admin
+from synthesis.errors import Conflict, InvalidInput
 from synthesis.llm import keys
 from synthesis.llm.factory import PLACEHOLDER_API_KEY
 from synthesis.llm.registry import Registry
@@ -37,9 +37,7 @@ class Discovered(BaseModel):
 
 
 def _require_admin(user: User, settings: Settings) -> None:
-    if user.id not in settings.admin_user_ids:
-        raise Forbidden("changing the model registry needs an instance admin (MEDIUM_ADMIN_USERS)",
-                        field="authorization")
+    require_admin(user, settings)
 
 
 def _public(row: dict[str, Any], settings: Settings) -> schemas.ModelPublic:

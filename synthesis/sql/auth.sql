@@ -93,3 +93,11 @@ UPDATE public.character_requests
    SET status = $3, character_id = $4, note = $5, decided_at = $6, body = coalesce($7, body)
  WHERE frame_id = $1 AND id = $2 AND status = 'pending'
 RETURNING *;
+
+-- name: instance_settings
+SELECT key, value FROM public.instance_settings;
+
+-- name: set_instance_setting
+INSERT INTO public.instance_settings (key, value, updated_by, updated_at) VALUES ($1, $2, $3, $4)
+ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_by = EXCLUDED.updated_by,
+                                updated_at = EXCLUDED.updated_at;

@@ -80,3 +80,35 @@ async def test_a_player_acts_on_their_own_characters_only(db_url: str) -> None:
         assert (await c.patch(f"/liquid/{draft}", json={"content": "I run"}, headers=bearer(alda))).status_code == 200
         # the GM-only routes stay the GM's
         assert (await c.patch(f"/frames/{fid}", json={"scenario": "x"}, headers=bearer(alda))).status_code == 403
+
+
+async def test_instance_settings_are_the_admins_and_they_rule(db_url: str) -> None:
+    admin = new_user()
+    async with running_api(db_url, MEDIUM_ADMIN_USERS=str(admin)) as api:
+        cast = await cast_of(api.st)
+        c = api.client
+        for method, body in (("GET", None), ("PATCH", {"frame_creation": "admins"})):
+            r = await c.request(method, "/admin/settings", json=body, headers=bearer(cast.gm))
+            assert r.status_code == 403
+            assert r.json()["error"]["field"] == "authorization"
+        assert (await c.get("/admin/settings", headers=bearer(admin))).json() == {
+            "frame_creation": "anyone", "open_invites": True}
+        bad = await c.patch("/admin/settings", json={"frame_creation": "nobody"}, headers=bearer(admin))
+        assert (bad.status_code, bad.json()["error"]["field"]) == (422, "body.frame_creation")
+        unknown = await c.patch("/admin/settings", json={"secret_key": "x"}, headers=bearer(admin))
+        assert (unknown.status_code, unknown.json()["error"]["field"]) == (422, "body.secret_key")
+        assert (await c.post("/frames", json={"name": "Mine"}, headers=bearer(cast.gm))).status_code == 201
+        assert (await c.post(f"/frames/{cast.frame_id}/invites", json={}, headers=bearer(cast.gm))).status_code == 201
+        r = await c.patch("/admin/settings", json={"frame_creation": "admins", "open_invites": False},
+                          headers=bearer(admin))
+        assert r.json() == {"frame_creation": "admins", "open_invites": False}
+        before = await row_counts(api.st)
+        refused = await c.post("/frames", json={"name": "Mine too"}, headers=bearer(cast.gm))
+        assert (refused.status_code, refused.json()["error"]["field"]) == (403, "authorization")
+        closed = await c.post(f"/frames/{cast.frame_id}/invites", json={}, headers=bearer(cast.gm))
+        assert (closed.status_code, closed.json()["error"]["field"]) == (403, "character_id")
+        assert await row_counts(api.st) == before
+        one = await c.post(f"/frames/{cast.frame_id}/invites", json={"character_id": str(cast.ids["Zed"])},
+                           headers=bearer(cast.gm))
+        assert one.status_code == 201  # a character invite is still the GM's to make
+        assert (await c.post("/frames", json={"name": "Admin's"}, headers=bearer(admin))).status_code == 201
