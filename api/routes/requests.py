@@ -32,8 +32,16 @@ def _public(r: CharacterRequest) -> schemas_auth.CharacterRequestPublic:
     return schemas_auth.CharacterRequestPublic.model_validate(r.model_dump())
 
 
-async def _validated(st: ApiStore, frame_id: UUID, body: schemas_auth.CharacterRequestCreate) -> dict[str, Any]:
-    affs = [a.name for a in await st.list_affiliations(frame_id)]
+async def _validated(st: ApiStore, frame_id: UUID, body: schemas_auth.CharacterRequestCreate,
+                     proposer: UUID | None = None) -> dict[str, Any]:
+    """The proposal as a scenario file's character. A player may name only the affiliations it
+    may know exist (what it is listed: ``knowledge.known_affiliations``' rule, by RLS), so an
+    unknown name and a secret one are refused alike: proposing is no oracle for hidden groups."""
+    if proposer is None:
+        affs = [a.name for a in await st.list_affiliations(frame_id)]
+    else:
+        async with st.as_user(proposer) as conn:
+            affs = [a.name for a in await st.visible_affiliations(conn, frame_id)]
     taken = [c.name for c in await st.list_characters(frame_id)]
     spec = scenario.parse_character(body.model_dump(), affs, taken=taken)
     return spec.model_dump(include={"name", "universal", "internal", "external", "affiliations"})
@@ -49,7 +57,7 @@ async def propose(frame_id: UUID, body: schemas_auth.CharacterRequestCreate, use
     invite = next((i for i in await st.list_invites(frame_id) if i.id == member["invite_id"]), None)
     if invite is None or invite.character_id is not None or invite.revoked_at is not None:
         raise Forbidden("only a player who joined by an open invite may propose a character", field="frame_id")
-    doc = await _validated(st, frame_id, body)
+    doc = await _validated(st, frame_id, body, user.id)
     if any(r.status == "pending" for r in await st.character_requests(frame_id, user.id)):
         raise Conflict("you already have a character waiting for the GM", field="frame_id")
     async with st.transaction(lock_frame=frame_id) as conn:

@@ -23,18 +23,30 @@ async def joined(api: Any, frame_id: Any, gm: Any, **invite: Any) -> dict[str, A
 
 
 PROPOSAL = {"name": "Vex Talon", "universal": "A pilot.", "internal": "VEX-SECRET: owes the Hutts",
-            "external": "Scarred hands.", "affiliations": [{"name": "Cell", "hidden": True}]}
+            "external": "Scarred hands.", "affiliations": [{"name": "Traders", "hidden": True}]}
+
+
+async def traders(api: Any, cast: Any) -> None:
+    """A group the newcomer may know exists: Brix is a public member (the Cell has only Alda's
+    hidden membership, so to a newcomer it does not exist)."""
+    r = await api.client.post(f"/frames/{cast.frame_id}/affiliations", headers=bearer(cast.gm),
+                              json={"name": "Traders", "internal": "TRADERS-SECRET"})
+    assert r.status_code == 201, r.text
+    m = await api.client.put(f"/frames/{cast.frame_id}/affiliations/{r.json()['id']}/members/{cast.ids['Brix']}",
+                             json={"hidden": False}, headers=bearer(cast.gm))
+    assert m.status_code == 200, m.text
 
 
 async def test_a_player_proposes_and_the_gm_approves_an_edited_character(db_url: str) -> None:
     async with running_api(db_url, clock=FakeClock(datetime.now(UTC))) as api:
         cast = await cast_of(api.st)
+        await traders(api, cast)
         s = await joined(api, cast.frame_id, cast.gm)
         path = f"/frames/{cast.frame_id}/character-requests"
         r = await api.client.post(path, json=PROPOSAL, headers=auth(s["access_token"]))
         assert r.status_code == 201, r.text
         req = r.json()
-        assert (req["status"], req["body"]["affiliations"]) == ("pending", [{"name": "Cell", "hidden": True}])
+        assert (req["status"], req["body"]["affiliations"]) == ("pending", [{"name": "Traders", "hidden": True}])
         again = await api.client.post(path, json={**PROPOSAL, "name": "Other"}, headers=auth(s["access_token"]))
         assert again.status_code == 409
         # another player sees none of it; the GM sees it
@@ -48,7 +60,7 @@ async def test_a_player_proposes_and_the_gm_approves_an_edited_character(db_url:
                                    headers=bearer(cast.gm))
         assert ok.status_code == 201, ok.text
         ch = ok.json()["character"]
-        assert (ch["user_id"], ch["external"], ch["affiliations"]) == (s["user_id"], edits["external"], ["Cell"])
+        assert (ch["user_id"], ch["external"], ch["affiliations"]) == (s["user_id"], edits["external"], ["Traders"])
         assert ok.json()["request"]["status"] == "approved"
         twice = await api.client.post(f"{path}/{req['id']}/approve", json={}, headers=bearer(cast.gm))
         assert twice.status_code == 409
@@ -57,12 +69,14 @@ async def test_a_player_proposes_and_the_gm_approves_an_edited_character(db_url:
                                  headers=auth(s["access_token"]))
         assert k.status_code == 200
         assert "VEX-SECRET" in k.text
-        assert "CELL-SECRET" in k.text
+        assert "TRADERS-SECRET" in k.text
+        assert "CELL-SECRET" not in k.text
 
 
 async def test_bad_proposals_name_the_field_and_write_nothing(db_url: str) -> None:
     async with running_api(db_url, clock=FakeClock(datetime.now(UTC))) as api:
         cast = await cast_of(api.st)
+        await traders(api, cast)
         s = await joined(api, cast.frame_id, cast.gm)
         char_invite = await joined(api, cast.frame_id, cast.gm, character_id=str(cast.ids["Zed"]))
         path = f"/frames/{cast.frame_id}/character-requests"
@@ -71,8 +85,8 @@ async def test_bad_proposals_name_the_field_and_write_nothing(db_url: str) -> No
             ({**PROPOSAL, "name": ""}, s["access_token"], 422, "body.name"),
             ({**PROPOSAL, "name": "Alda"}, s["access_token"], 422, "name"),
             ({**PROPOSAL, "affiliations": ["Empire"]}, s["access_token"], 422, "affiliations"),
-            ({**PROPOSAL, "affiliations": ["Cell", "Cell"]}, s["access_token"], 422, "affiliations"),
-            ({**PROPOSAL, "affiliations": [{"name": "Cell", "hidden": "maybe"}]}, s["access_token"], 422,
+            ({**PROPOSAL, "affiliations": ["Traders", "Traders"]}, s["access_token"], 422, "affiliations"),
+            ({**PROPOSAL, "affiliations": [{"name": "Traders", "hidden": "maybe"}]}, s["access_token"], 422,
              "affiliations[0].hidden"),
             ({**PROPOSAL, "internal": "x" * 4001}, s["access_token"], 422, "body.internal"),
             ({**PROPOSAL, "player": "me"}, s["access_token"], 422, "body.player"),
@@ -82,4 +96,11 @@ async def test_bad_proposals_name_the_field_and_write_nothing(db_url: str) -> No
         for body, tok, code, field in cases:
             r = await api.client.post(path, json=body, headers=auth(tok))
             assert (r.status_code, r.json()["error"]["field"]) == (code, field), (body, r.text)
+        # a group only a hidden membership reaches is refused exactly like one that does not exist
+        said = []
+        for name in ("Cell", "Empire"):
+            r = await api.client.post(path, json={**PROPOSAL, "affiliations": [name]}, headers=auth(s["access_token"]))
+            said.append((r.status_code, r.json()["error"]["message"].replace(name, "?")))
+        assert said[0] == said[1]
+        assert said[0][0] == 422
         assert await row_counts(api.st) == before
