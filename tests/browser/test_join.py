@@ -103,3 +103,41 @@ def test_the_old_token_link_is_moved_into_storage(browser: Browser, stack: Stack
     expect(page.locator("#connection")).to_have_attribute("data-status", "connected", timeout=WAIT)
     expect(page.locator("#who")).to_contain_text(DAX)
     ctx.close()
+
+
+def test_an_open_invite_lets_a_player_make_a_character_the_gm_approves(browser: Browser, stack: Stack) -> None:
+    gm = {"Authorization": f"Bearer {stack.gm_token}"}
+    inv = httpx.post(f"{stack.base_url}/frames/{stack.frame_id}/invites", json={"label": "open"}, headers=gm,
+                     timeout=10).json()
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(stack.base_url + inv["path"])
+    form = page.locator("#propose-form")
+    expect(form).to_be_visible(timeout=WAIT)
+    # only the groups this newcomer may know exist are offered: never the Rebel Cell
+    offered = page.locator("#propose-form input[name=group]").evaluate_all("els => els.map(e => e.value)")
+    assert "Rebel Cell" not in offered
+    assert "Bounty Hunters' Guild" in offered
+    page.fill("#propose-name", "Kessa Vorn")  # taken: the error names the field
+    page.click("#propose-form button[type=submit]")
+    expect(page.locator("#propose-error")).to_contain_text("Kessa Vorn", timeout=WAIT)
+    page.fill("#propose-name", "Vex Talon")
+    page.fill("#propose-universal", "A pilot between jobs.")
+    page.fill("#propose-internal", "Owes the Hutts a ship.")
+    page.check("#propose-form input[name=group][value=\"Bounty Hunters' Guild\"]")
+    page.click("#propose-form button[type=submit]")
+    expect(page.locator("#propose-pending")).to_contain_text("Vex Talon", timeout=WAIT)
+    token = stored(page)["access_token"]
+    no_token_anywhere(page, token)
+    requests = httpx.get(f"{stack.base_url}/frames/{stack.frame_id}/character-requests", headers=gm, timeout=10).json()
+    (req,) = [r for r in requests if r["status"] == "pending"]
+    ok = httpx.post(f"{stack.base_url}/frames/{stack.frame_id}/character-requests/{req['id']}/approve",
+                    json={"note": "welcome"}, headers=gm, timeout=10)
+    assert ok.status_code == 201, ok.text
+    expect(page.locator("#who")).to_contain_text("Vex Talon", timeout=WAIT)
+    expect(page.locator("#connection")).to_have_attribute("data-status", "connected", timeout=WAIT)
+    no_token_anywhere(page, token)
+    assert not errors, errors
+    ctx.close()

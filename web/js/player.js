@@ -10,6 +10,7 @@ import { NarrativeList } from './views/narratives.js';
 import { renderCard } from './views/card.js';
 import { renderIntent } from './views/intent.js';
 import { ActionBox } from './views/action.js';
+import { showProposal } from './views/propose.js';
 
 const INTENT_POLL_MS = 4000;
 
@@ -119,6 +120,12 @@ async function play(api, frameId, token) {
   const characters = await api.characters(frameId);
   const me = tokenSubject(token);
   const mine = characters.filter((c) => c.user_id === me);
+  if (!mine.length && frame.my_role !== 'gm') {
+    $('#signin').hidden = true;
+    $('#app').hidden = true;
+    showProposal({ api, frameId, me, onApproved: () => window.location.reload() });
+    return;
+  }
   if (!mine.length) {
     const gmLink = `/gm?frame=${encodeURIComponent(frameId)}`;
     $('#signin').hidden = true;
