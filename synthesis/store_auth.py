@@ -125,6 +125,11 @@ class AuthStore(Store):
         """True: revoked; False: live; None: no such session."""
         return await self._fetchval("auth_session_revoked", frame_id, session_id)  # type: ignore[no-any-return]
 
+    async def revoked_sessions(self, named: list[tuple[UUID, UUID]]) -> set[UUID]:
+        """Of these ``(frame_id, session_id)`` pairs, the ids of the revoked sessions."""
+        rows = await self._fetch("auth_revoked_sessions", [f for f, _ in named], [s for _, s in named])
+        return {r["id"] for r in rows}
+
     async def refresh_session(self, refresh: str, now: datetime) -> tuple[Session, str]:
         """Rotate a refresh token: the session and its new refresh token. A rotated-out token
         presented again revokes its session (and is refused); other refusals are
@@ -133,9 +138,6 @@ class AuthStore(Store):
         async with self.transaction() as conn:
             row = await self._fetchrow("auth_session_by_refresh", hashed, conn=conn)
             replayed = None if row else await self._fetchrow("auth_session_by_previous", hashed, conn=conn)
-            if replayed is not None:
-                await self._fetchval("auth_revoke_session", replayed["frame_id"], replayed["id"], now,
-                                     "refresh token replayed", conn=conn)
             current = _model(Session, row) if row else None
             state = sessions.SessionState(current.revoked_at, current.expires_at) if current else None
             refusal = sessions.refresh_refusal(state, replayed=replayed is not None, now=now)
@@ -144,10 +146,15 @@ class AuthStore(Store):
                 out = await self._fetchrow("auth_rotate_session", current.frame_id, current.id,
                                            sessions.digest(new), now, conn=conn)
                 return _model(Session, out), new
+        if replayed is not None:  # after the row locks are gone: revoking takes the frame lock first
+            await self.revoke_session(replayed["frame_id"], replayed["id"], now, "refresh token replayed")
         raise refusal or errors.Unauthorized("unknown refresh token", field="refresh_token")
 
     async def revoke_session(self, frame_id: UUID, session_id: UUID, now: datetime, reason: str) -> None:
-        await self._fetchval("auth_revoke_session", frame_id, session_id, now, reason)
+        """Revoke one session; a ``frame`` event then has every gateway close its sockets (4401)."""
+        async with self.transaction(lock_frame=frame_id) as conn:
+            if await self._fetchval("auth_revoke_session", frame_id, session_id, now, reason, conn=conn):
+                await self.emit(conn, frame_id, [("frame", frame_id, None)])
 
     async def revoke_user_sessions(self, conn: Tx, frame_id: UUID, user_id: UUID, now: datetime,
                                    reason: str) -> int:

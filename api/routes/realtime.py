@@ -12,6 +12,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from api import sessions, ws_auth
 from api.realtime import CLOSE_BAD_TOKEN, CLOSE_NO_FRAME, CLOSE_NOT_MEMBER, Gateway
+from synthesis import sessions as session_rules
 from synthesis import store_api
 from synthesis.errors import MediumError, Unauthorized
 
@@ -67,7 +68,8 @@ async def frame_socket(websocket: WebSocket, frame_id: str, token: str | None = 
             return
         # a cursor from the future (another database, a restore) would hide every event up to
         # it: such a client is treated as up to date instead
-        await gateway.serve(websocket, fid, claims.sub, role, min(int(since), frame.event_seq))
+        await gateway.serve(websocket, fid, claims.sub, role, min(int(since), frame.event_seq),
+                            session=session_rules.session_of(claims.raw))
     except MediumError as exc:
         log.warning("websocket failed", extra={"action": "ws_failed", "frame_id": frame_id, "error": str(exc)})
         with contextlib.suppress(Exception):

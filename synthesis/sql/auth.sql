@@ -47,6 +47,12 @@ RETURNING *;
 -- an access token's session: true when revoked, NULL when there is no such session
 SELECT revoked_at IS NOT NULL FROM public.auth_sessions WHERE frame_id = $1 AND id = $2;
 
+-- name: auth_revoked_sessions
+-- of these (frame_id, id) pairs, the revoked ones (the gateway closes their sockets)
+SELECT s.id FROM public.auth_sessions s
+JOIN unnest($1::uuid[], $2::uuid[]) AS k (frame_id, id) ON s.frame_id = k.frame_id AND s.id = k.id
+WHERE s.revoked_at IS NOT NULL;
+
 -- name: auth_session_by_refresh
 SELECT * FROM public.auth_sessions WHERE refresh_hash = $1 FOR UPDATE;
 

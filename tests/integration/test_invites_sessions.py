@@ -9,6 +9,7 @@ import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 import httpx
 import jwt
@@ -211,3 +212,26 @@ async def test_a_supabase_user_joins_with_the_same_invite_code(db_url: str) -> N
             assert refresh.status_code == 401
     finally:
         server.close()
+
+
+@pytest.mark.parametrize("how", ["logout", "replayed refresh token"])
+async def test_a_revoked_sessions_open_socket_closes_at_once(db_url: str, how: str) -> None:
+    app = create_app(settings(db_url), clock=clock())
+    async with serving(app) as base, httpx.AsyncClient(base_url=base) as http:
+        cast = await cast_of(app.state.store)
+        inv = (await http.post(f"/frames/{cast.frame_id}/invites", json={}, headers=bearer(cast.gm))).json()
+        s = (await http.post("/auth/join", json={"code": inv["code"]})).json()
+        url = f"{base.replace('http', 'ws', 1)}/frames/{cast.frame_id}/ws?since=0"
+        async with connect(url) as ws:
+            await ws.send(json.dumps({"type": "auth", "token": s["access_token"]}))
+            await recv_json(ws)  # served
+            if how == "logout":
+                r = await http.post("/auth/logout", headers=auth(s["access_token"]))
+                assert r.status_code == 204
+            else:
+                assert (await http.post("/auth/refresh", json={"refresh_token": s["refresh_token"]})).status_code == 200
+                stolen = await http.post("/auth/refresh", json={"refresh_token": s["refresh_token"]})
+                assert stolen.status_code == 401
+            assert await _closed(ws) == 4401
+        # the membership stays: only that session ended
+        assert (await app.state.store.member(cast.frame_id, UUID(s["user_id"]))) is not None
