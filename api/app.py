@@ -66,6 +66,7 @@ def create_app(settings: Settings, *, pool: Any = None, llm: Registry | None = N
             yield
         finally:
             await gateway.stop()
+            await app.state.metrics.aclose()
             if llm is None:
                 await registry.aclose()
             if own_pool:
@@ -73,7 +74,7 @@ def create_app(settings: Settings, *, pool: Any = None, llm: Registry | None = N
 
     app = FastAPI(title="medium", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
-    app.state.metrics = Metrics()
+    app.state.metrics = Metrics(settings.database_url)
     app.state.verifier = auth.Verifier.from_settings(settings)
     app.state.limiter = RateLimiter(settings.medium_rate_limit, settings.medium_rate_burst)
     errors.install(app)

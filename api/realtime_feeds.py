@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,7 +27,7 @@ from fastapi import WebSocket, WebSocketDisconnect
 
 from api import live, realtime_messages, ws_auth
 from api.realtime_messages import Texts
-from synthesis import store_api
+from synthesis import store_api, telemetry
 from synthesis.errors import MediumError
 from synthesis.types import Event
 
@@ -67,6 +68,7 @@ class Feed:
     broken: bool = False
     dirty: bool = False
     task: asyncio.Task[None] | None = None
+    read_at: dict[int, float] = field(default_factory=dict)  # seq -> when the pump read it (fan-out metric)
 
 
 class Feeds:
@@ -191,6 +193,8 @@ class Feeds:
                 continue  # already sent with the backlog
             await self._send(client, text)
             client.sent = cursor
+            if client.feed is not None and (read := client.feed.read_at.get(cursor)) is not None:
+                telemetry.FANOUT.observe(time.perf_counter() - read)
 
     async def _send(self, client: Client, text: str) -> None:
         try:
@@ -222,14 +226,18 @@ class Feeds:
                     events = await self.st.events_since(feed.frame_id, feed.last_seq, limit=BATCH)
                     if not events:
                         break
+                    read = time.perf_counter()
                     if any(ev.type == "frame" for ev in events):  # members or roles may have changed
                         await self._recheck_members(feed)
                     messages = await self._messages(feed.frame_id, events)
                     # no await from here to the cursor update: a client registering meanwhile
                     # is either in this fan-out or its backlog reads these committed events
                     for ev, texts in messages:
+                        feed.read_at[ev.seq] = read
                         self._fan_out(feed, ev, texts)
                     feed.last_seq = events[-1].seq
+                    if len(feed.read_at) > 4 * BATCH:  # keep the recent ones (clients lag a queue at most)
+                        feed.read_at = {k: v for k, v in feed.read_at.items() if k > feed.last_seq - 2 * BATCH}
                     if len(events) < BATCH:
                         break
         except Exception as exc:  # the poll retries

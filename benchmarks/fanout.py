@@ -9,8 +9,14 @@ outcome message reaches each client. Beside it, in the same run, the raw NOTIFY 
 
 Both are timed from the moment the committing statement is sent, so they are comparable: the
 difference is the gateway (events + rows read, serialization, per-client queue and send) and
-the client side. Everything runs on one machine: the API process, Postgres and the N clients
-(one asyncio loop) share its CPUs, so the large-N numbers include client-side receive time.
+the client side. The clients run in their own processes (``benchmarks.fanout_clients``, up to
+``PER_PROCESS`` connections each), apart from the API process and from this driver, and stamp
+arrivals with ``CLOCK_MONOTONIC``, the clock the driver stamps commits with. They still share
+the machine's CPUs with the API and Postgres.
+
+Two scenarios: N clients of one frame (every sample reaches all N), and ``spread``: 1,000
+clients over 200 frames, 5 per frame, one sample per frame in turn (each reaches its 5 while
+the other 995 stay connected).
 
     python -m benchmarks.fanout --dsn postgresql://postgres@127.0.0.1:5432/postgres
 """
@@ -27,13 +33,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
-
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
 
 from benchmarks._stats import summarize
 from benchmarks.peers import fresh_database
@@ -43,12 +47,15 @@ from synthesis.types import ActionOutcome, MediumOutput, ResolvedAction
 with installed.extra("bench", "the fan-out benchmark"):
     import httpx
 
+from benchmarks.fanout_clients import now as monotonic
+
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "fanout-benchmark-secret-0123456789abcdef"
 SAMPLES = 40
 NOTIFY_SAMPLES = 200
 GAP_S = 0.05
-CONNECT_CHUNK = 100
+PER_PROCESS = 250
+SPREAD_FRAMES, SPREAD_CLIENTS = 200, 1000
 
 SCENE = {
     "name": "Fan-out", "perceive": False, "world": "A stage.", "scenario": "An audience watches.",
@@ -87,38 +94,54 @@ async def notify_round_trip(dsn: str, samples: int = NOTIFY_SAMPLES) -> list[flo
         await sender.close()
 
 
-class Client:
-    """Timestamps every message on arrival; parsing happens after the run."""
+class ClientProcesses:
+    """WebSocket clients in their own processes (``benchmarks.fanout_clients``)."""
 
-    def __init__(self, ws: ClientConnection):
-        self.ws = ws
-        self.raw: list[tuple[float, str]] = []
-        self.task = asyncio.create_task(self._run())
+    def __init__(self) -> None:
+        self.procs: list[asyncio.subprocess.Process] = []
+        self.errors = 0
 
-    async def _run(self) -> None:
-        with contextlib.suppress(ConnectionClosed):
-            async for message in self.ws:
-                self.raw.append((time.perf_counter(), str(message)))
+    async def start(self, urls: list[str]) -> None:
+        for start in range(0, len(urls), PER_PROCESS):
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "benchmarks.fanout_clients", cwd=ROOT,
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=2**28)
+            self.procs.append(proc)
+            assert proc.stdin is not None  # noqa: S101  created with PIPE
+            proc.stdin.write((json.dumps({"urls": urls[start:start + PER_PROCESS]}) + "\n").encode())
+            await proc.stdin.drain()
+        for proc in self.procs:
+            assert proc.stdout is not None  # noqa: S101  created with PIPE
+            line = await asyncio.wait_for(proc.stdout.readline(), 120)
+            if not line:
+                raise RuntimeError("a fan-out client process exited before its clients connected")
+            self.errors += int(json.loads(line)["errors"])
 
-    def arrivals(self) -> dict[str, float]:
-        out = {}
-        for at, text in self.raw:
-            msg = json.loads(text)
-            if msg["type"] == "outcome":
-                out[msg["data"]["id"]] = at
-        return out
+    async def stop(self) -> dict[str, list[float]]:
+        """End every client; {outcome id: arrival times (monotonic seconds)}."""
+        arrivals: dict[str, list[float]] = {}
+        for proc in self.procs:
+            if proc.stdin is not None:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    proc.stdin.write(b"stop\n")
+                    await proc.stdin.drain()
+        for proc in self.procs:
+            if proc.stdout is None:
+                continue
+            line = await asyncio.wait_for(proc.stdout.readline(), 120)
+            await proc.wait()
+            if line:
+                doc = json.loads(line)
+                self.errors += int(doc["errors"])
+                for oid, at in doc["arrivals"]:
+                    arrivals.setdefault(oid, []).append(at)
+        self.procs = []
+        return arrivals
 
-    async def close(self) -> None:
-        await self.ws.close()
-        await self.task
-
-
-async def _clients(url: str, n: int) -> list[Client]:
-    out: list[Client] = []
-    while len(out) < n:
-        chunk = min(CONNECT_CHUNK, n - len(out))
-        out += [Client(ws) for ws in await asyncio.gather(*(connect(url, max_queue=None) for _ in range(chunk)))]
-    return out
+    def kill(self) -> None:
+        for proc in self.procs:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
 
 
 async def _one_window(st: store.Store, frame_id: UUID, actor: UUID) -> UUID:
@@ -149,50 +172,78 @@ async def _route(st: store.Store, frame_id: UUID, window_id: UUID, actor: UUID) 
     return plan.summary()
 
 
-async def _wait_clients(http: httpx.AsyncClient, n: int, timeout: float = 60) -> None:
+def gauge(text: str, name: str) -> float | None:
+    """A sample's value from Prometheus text (the first line for ``name`` without labels)."""
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return None
+
+
+async def _wait_clients(http: httpx.AsyncClient, n: int, timeout: float = 120) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        if f"medium_websocket_clients {n}\n" in (await http.get("/metrics")).text:
+        if gauge((await http.get("/metrics")).text, "medium_websocket_clients") == n:
             return
         await asyncio.sleep(0.1)
     raise TimeoutError(f"{n} clients did not register")
 
 
-async def fan_out(st: store.Store, http: httpx.AsyncClient, base: str, frame_id: UUID, actor: UUID,
-                  watcher: UUID, n: int, samples: int) -> dict[str, Any]:
-    frame = await st.get_frame(frame_id)
-    seq = frame.event_seq if frame else 0
+@dataclass(frozen=True)
+class Stage:
+    """A frame of the benchmark: its acting NPC, and a URL for its watching player."""
+
+    frame_id: UUID
+    actor: UUID
+    url: str
+
+
+async def _stage(st: store.Store, base: str, name: str) -> Stage:
+    inst = await scenario.install(st, scenario.parse_scenario({**SCENE, "name": name}))
+    actor = next(c.id for c in inst.characters if c.name == "Actor")
+    watcher = next(c.user_id for c in inst.characters if c.name == "Watcher")
+    if watcher is None:
+        raise RuntimeError("the fan-out scenario's Watcher has no player")
+    frame = await st.get_frame(inst.frame_id)
+    since = frame.event_seq if frame else 0
     tok = auth.issue_token(SECRET, watcher)
-    url = f"{base.replace('http', 'ws', 1)}/frames/{frame_id}/ws?token={tok}&since={seq}"
-    clients = await _clients(url, n)
-    sent: dict[str, float] = {}
+    ws = base.replace("http", "ws", 1)
+    return Stage(inst.frame_id, actor, f"{ws}/frames/{inst.frame_id}/ws?token={tok}&since={since}")
+
+
+async def fan_out(st: store.Store, http: httpx.AsyncClient, stages: list[Stage], per_frame: int,
+                  samples: int, gap: float) -> dict[str, Any]:
+    """``per_frame`` clients on each stage; ``samples`` outcomes, one per stage in turn."""
+    procs = ClientProcesses()
+    sent: dict[str, tuple[float, int]] = {}
     route_ms: list[float] = []
+    n = per_frame * len(stages)
     try:
-        await _wait_clients(http, n)
-        for _ in range(samples):
-            window = await _one_window(st, frame_id, actor)
-            t0 = time.perf_counter()
-            routed = await _route(st, frame_id, window, actor)
-            route_ms.append((time.perf_counter() - t0) * 1000)
-            sent[routed["outcome_id"]] = t0
-            deadline = time.perf_counter() + 10
-            while time.perf_counter() < deadline and sum(len(c.raw) for c in clients) < 2 * n * len(sent):
-                await asyncio.sleep(0.001)  # outcome + frame (clock) message per client per sample
-            await asyncio.sleep(GAP_S)
+        await procs.start([s.url for s in stages for _ in range(per_frame)])
+        await _wait_clients(http, n - procs.errors)
+        for i in range(samples):
+            stage = stages[i % len(stages)]
+            window = await _one_window(st, stage.frame_id, stage.actor)
+            t0 = monotonic()
+            routed = await _route(st, stage.frame_id, window, stage.actor)
+            route_ms.append((monotonic() - t0) * 1000)
+            sent[routed["outcome_id"]] = (t0, per_frame)
+            await asyncio.sleep(gap)
+        await asyncio.sleep(max(1.0, 10 * gap))  # the last sample's stragglers
+        arrivals = await procs.stop()
     finally:
-        for c in clients:
-            await c.close()
+        procs.kill()
     per_client: list[float] = []
     last: list[float] = []
     missing = 0
-    arrivals = [c.arrivals() for c in clients]
-    for oid, t0 in sent.items():
-        times = [a[oid] for a in arrivals if oid in a]
-        missing += n - len(times)
+    for oid, (t0, expected) in sent.items():
+        times = arrivals.get(oid, [])
+        missing += expected - len(times)
         per_client += [(t - t0) * 1000 for t in times]
         if times:
             last.append((max(times) - t0) * 1000)
-    return {"clients": n, "samples": len(sent), "missing": missing,
+    return {"clients": n, "frames": len(stages), "client_processes": -(-n // PER_PROCESS),
+            "samples": len(sent), "missing": missing, "connect_errors": procs.errors,
             "per_client_ms": _round(summarize(per_client)), "last_client_ms": _round(summarize(last)),
             "route_commit_ms": _round(summarize(route_ms))}
 
@@ -205,21 +256,17 @@ def _raise_fd_limit() -> None:
 
 
 async def run(dsn: str, clients: tuple[int, ...] = (1, 100, 1000), *, samples: int = SAMPLES,
+              spread: tuple[int, int] | None = (SPREAD_FRAMES, SPREAD_CLIENTS),
               progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """``dsn``: any database on a server where this user may create databases. A fresh
     ``bench_fanout_<hex>`` database is created, migrated, served by a ``medium api`` subprocess,
-    and dropped afterwards."""
+    and dropped afterwards. ``spread``: (frames, clients) of the spread scenario, or None."""
     say = progress or (lambda _m: None)
     _raise_fd_limit()
     async with fresh_database(dsn, "fanout") as db:
         await migrations.apply(db)
         pool = await store.create_pool(db, max_size=4)
         st = store.Store(pool)
-        inst = await scenario.install(st, scenario.parse_scenario(SCENE))
-        actor = next(c.id for c in inst.characters if c.name == "Actor")
-        watcher = next(c.user_id for c in inst.characters if c.name == "Watcher")
-        if watcher is None:
-            raise RuntimeError("the fan-out scenario's Watcher has no player")
         port = _free_port()
         env = {**os.environ, "MEDIUM_JWT_SECRET": SECRET, "MEDIUM_LOG_LEVEL": "WARNING", "MEDIUM_LLM": "scripted"}
         env.pop("DATABASE_URL", None)
@@ -233,10 +280,16 @@ async def run(dsn: str, clients: tuple[int, ...] = (1, 100, 1000), *, samples: i
                 rtt = await notify_round_trip(db)
                 result: dict[str, Any] = {"notify_round_trip_ms": _round(summarize(rtt)),
                                           "notify_samples": len(rtt), "fanout": {}}
+                one = await _stage(st, base, "Fan-out")
                 for n in clients:
-                    say(f"fan-out to {n} clients…")
-                    result["fanout"][str(n)] = await fan_out(st, http, base, inst.frame_id, actor, watcher,
-                                                             n, samples)
+                    say(f"fan-out to {n} clients of one frame…")
+                    result["fanout"][str(n)] = await fan_out(st, http, [one], n, samples,
+                                                             gap=GAP_S if n < 1000 else 5 * GAP_S)
+                if spread is not None:
+                    frames, total = spread
+                    say(f"fan-out spread: {total} clients over {frames} frames…")
+                    stages = [await _stage(st, base, f"Fan-out {i}") for i in range(frames)]
+                    result["spread"] = await fan_out(st, http, stages, max(1, total // frames), frames, gap=GAP_S / 2)
                 result["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
                 return result
         finally:

@@ -10,7 +10,8 @@ from typing import Any
 from uuid import UUID
 
 from synthesis.errors import Conflict, NotFound
-from synthesis.route import Event, jsonable, new_id
+from synthesis.jsonsafe import jsonable
+from synthesis.route import Event, new_id
 from synthesis.timing import OpenWindowRef, commit_decision
 
 
@@ -37,10 +38,12 @@ def commit_plan(doc: Mapping[str, Any], now: datetime, *, ids: Any = new_id) -> 
         opened = {"id": decision.window_id, "trigger_mode": decision.trigger_mode,
                   "pscale": decision.pscale, "opened_at": now, "due_at": decision.due_at,
                   "game_clock_at_open": decision.game_clock_at_open, "scope": decision.scope}
-        events.append(Event("timer", decision.window_id, tuple(owner)))
+        # A frame-level window (shared mode) is every member's timer; a character's, its owner's.
+        events.append(Event("timer", decision.window_id, None if decision.scope == "frame" else tuple(owner)))
     plan_doc: dict[str, Any] = jsonable({
         "window_id": decision.window_id, "now": now, "open_window": opened,
-        "events": [{"type": e.type, "ref_id": e.ref_id, "audience": list(e.audience or ())} for e in events]})
+        "events": [{"type": e.type, "ref_id": e.ref_id, "audience": None if e.audience is None else list(e.audience)}
+                   for e in events]})
     return plan_doc
 
 

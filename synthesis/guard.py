@@ -34,6 +34,7 @@ publicly known, naming it is fine; naming it together with the owner and a membe
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -80,6 +81,7 @@ _POSSESSIVE = re.compile(r"['\u2019]s\b")
 _WORD = re.compile(r"[a-z0-9]+")
 
 
+@functools.lru_cache(maxsize=65536)
 def _stem(word: str) -> str:
     """A deliberately small suffix stripper: enough for 'codes'/'code', 'carries'/'carry'."""
     for suffix, repl, keep in (("ies", "y", 3), ("ied", "y", 3), ("ing", "", 4), ("ed", "", 4),
@@ -92,9 +94,16 @@ def _stem(word: str) -> str:
 def tokens(text: str) -> list[str]:
     """Normalised word stems of ``text``: case, accents, punctuation, possessives and digit
     grouping ('4,000' == '4000') do not matter."""
+    return list(_tokens(text))
+
+
+@functools.lru_cache(maxsize=16384)
+def _tokens(text: str) -> tuple[str, ...]:
+    """``tokens``, kept: a frame's texts (world, layers, past outcomes) recur in every one of
+    its Mediums' guards, so each is normalised once per process, not once per synthesis."""
     text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).lower()
     text = _POSSESSIVE.sub("", _DIGIT_GROUP.sub("", text))
-    return [_stem(w) for w in _WORD.findall(text)]
+    return tuple(_stem(w) for w in _WORD.findall(text))
 
 
 def content(stems: Iterable[str]) -> set[str]:

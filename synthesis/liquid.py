@@ -60,11 +60,13 @@ def analysis_of(liq: LiquidEntry) -> SoftAnalysis:
 async def analyse(registry: Registry | None, frame: Frame, character: Character,
                   cast: list[Character], text: str, *, time_scale: float) -> SoftAnalysis:
     llm, model, timeout = (None, "", soft.SOFT_TIMEOUT)
+    mode: soft.SoftMode = "auto"
     if registry is not None:
         llm, model, _ = registry.soft()
         timeout = registry.soft_timeout(llm)  # a queued local call takes far longer than 5 s
+        mode = registry.settings.medium_soft_mode
     return await soft.analyse(llm, text, character, cast, model=model, timeout=timeout,
-                              overrides=frame.pscale_windows, time_scale=time_scale)
+                              overrides=frame.pscale_windows, time_scale=time_scale, mode=mode)
 
 
 async def submit(st: Store, registry: Registry | None, *, frame_id: UUID, character_id: UUID,

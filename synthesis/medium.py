@@ -23,6 +23,7 @@ from synthesis.errors import OutcomeRefused, ParseError
 from synthesis.llm.base import LLM, Completion, Delta, Message, Restart, Usage, stream
 from synthesis.llm.registry import Registry
 from synthesis.narrative_stream import DeltaPublisher, JsonNarrativeTap, NarrativeTap
+from synthesis.stages import stage
 from synthesis.store import Store
 from synthesis.types import Character, MediumInput, MediumOutput
 
@@ -81,13 +82,15 @@ async def complete_and_parse(llm: LLM, model: str, messages: list[Message], inp:
     after the outcome). ``on_restart`` runs when a retried call starts streaming again. The
     repair call is not streamed: the returned narrative is authoritative."""
     schema = compile_.output_schema(inp) if json_mode else None
-    if on_narrative is not None:
-        done = await streamed(llm, model, messages, JsonNarrativeTap if json_mode else NarrativeTap,
-                              on_narrative, on_restart=on_restart, json_schema=schema)
-    else:
-        done = await llm.complete(messages, model=model, json_schema=schema, max_tokens=MAX_TOKENS)
+    with stage("narrator"):
+        if on_narrative is not None:
+            done = await streamed(llm, model, messages, JsonNarrativeTap if json_mode else NarrativeTap,
+                                  on_narrative, on_restart=on_restart, json_schema=schema)
+        else:
+            done = await llm.complete(messages, model=model, json_schema=schema, max_tokens=MAX_TOKENS)
     try:
-        return parse.parse_output(_reply(done), inp, json_mode=json_mode), False, done.usage
+        with stage("parse"):
+            return parse.parse_output(_reply(done), inp, json_mode=json_mode), False, done.usage
     except ParseError as first:
         repair: list[Message] = [*messages, {"role": "assistant", "content": done.text},
                                  {"role": "user", "content": (
@@ -157,14 +160,19 @@ async def apply(st: Store, inp: MediumInput, result: route.MediumResult, *, now:
                 time_scale: float = 1.0) -> route.RoutePlan:
     """Route a result: ``route.plan`` on a snapshot read under the frame lock, applied in the
     same transaction (``Store.route``)."""
-    return await st.route(inp.frame_id, inp.window_id, referenced_characters(inp, result.output),
-                          lambda snap: route.plan(snap, result, now, time_scale=time_scale))
+    def decide(snap: route.RouteSnapshot) -> route.RoutePlan:
+        with stage("route"):
+            return route.plan(snap, result, now, time_scale=time_scale)
+
+    with stage("apply"):  # the snapshot read and the write, with its NOTIFY; less the plan
+        return await st.route(inp.frame_id, inp.window_id, referenced_characters(inp, result.output), decide)
 
 
 async def prepare(st: Store, frame_id: UUID, window_id: UUID | None, *,
                   character_id: UUID | None = None) -> tuple[MediumInput, dict[str, Any]]:
-    doc = await st.gather(frame_id, window_id, character_id=character_id)
-    return gather.build_medium_input(doc), doc
+    with stage("gather"):
+        doc = await st.gather(frame_id, window_id, character_id=character_id)
+        return gather.build_medium_input(doc), doc
 
 
 def character_of(doc: dict[str, Any], character_id: UUID) -> Character:
@@ -173,8 +181,11 @@ def character_of(doc: dict[str, Any], character_id: UUID) -> Character:
 
 
 async def preview(st: Store, registry: Registry, frame_id: UUID, character_id: UUID) -> str:
-    """The directive this character's Medium would send if it woke now."""
-    inp, doc = await prepare(st, frame_id, None, character_id=character_id)
+    """The directive this character's Medium would send if it woke now: for the open window that
+    holds its committed liquid when there is one (in shared mode, the frame-level window it
+    joined, whoever opened it), else as a window of its own."""
+    window_id = await st.open_window_of(frame_id, character_id)
+    inp, doc = await prepare(st, frame_id, window_id, character_id=character_id)
     await registry.refresh(st)
     llm, _, _ = registry.medium(character_of(doc, character_id).model)
     return compile_.directive_text(
@@ -200,12 +211,13 @@ async def synthesize(st: Store, registry: Registry, frame_id: UUID, window_id: U
     t0 = time.perf_counter()
     inp, doc = await prepare(st, frame_id, window_id)
     t1 = time.perf_counter()
-    me = character_of(doc, inp.character_id)
-    await registry.refresh(st)  # the `models` rows a character's model may name
-    llm, model, label = registry.medium(me.model)
-    json_mode = registry.json_mode(llm)
-    messages = compile_.compile_directive(inp, json_mode=json_mode)
-    directive = compile_.directive_text(messages)
+    with stage("compile"):
+        me = character_of(doc, inp.character_id)
+        await registry.refresh(st)  # the `models` rows a character's model may name
+        llm, model, label = registry.medium(me.model)
+        json_mode = registry.json_mode(llm)
+        messages = compile_.compile_directive(inp, json_mode=json_mode)
+        directive = compile_.directive_text(messages)
     publisher = (DeltaPublisher(st.publish_delta, frame_id=frame_id, window_id=window_id,
                                 character_id=inp.character_id, user_id=me.user_id)
                  if live and inp.mode == "personal" else None)

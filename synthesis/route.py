@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from synthesis.jsonsafe import jsonable, shallow
 from synthesis.timing import PSCALE_GAME_SECONDS, clamp_pscale, perceive_seconds
 from synthesis.types import MediumOutput, Mode
 
@@ -232,12 +233,12 @@ class RoutePlan:
         """The plan as ``medium_apply_v2`` reads it (JSON-safe: UUIDs and datetimes as text)."""
         doc: dict[str, Any] = jsonable({
             "window_id": self.window_id, "now": self.now,
-            "outcomes": [asdict(self.outcome)] if self.outcome else [],
-            "solids": [asdict(s) for s in self.solids],
+            "outcomes": [shallow(self.outcome)] if self.outcome else [],
+            "solids": [shallow(s) for s in self.solids],
             "resolve_liquid": list(self.resolve_liquid),
             "cancel_windows": list(self.cancel_windows),
-            "open_windows": [asdict(w) for w in self.open_windows],
-            "move_liquid": [asdict(m) for m in self.move_liquid],
+            "open_windows": [shallow(w) for w in self.open_windows],
+            "move_liquid": [shallow(m) for m in self.move_liquid],
             "clock_seconds": self.clock_seconds,
             "events": [{"type": e.type, "ref_id": e.ref_id,
                         "audience": None if e.audience is None else list(e.audience)}
@@ -257,19 +258,6 @@ class RoutePlan:
 
 def _str(value: UUID | None) -> str | None:
     return str(value) if value else None
-
-
-def jsonable(value: Any) -> Any:
-    """A value made JSON-safe for the SQL side: UUIDs and datetimes as text, recursively."""
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
 
 
 @dataclass
@@ -346,7 +334,7 @@ def plan(snapshot: RouteSnapshot, result: MediumResult, now: datetime, *,
     resolve = snapshot.committed.get(w.id, ())
     for liquid_id in resolve:
         events.add("liquid", liquid_id, snapshot.audience(snapshot.liquid_owner.get(liquid_id, me)))
-    events.add("timer", w.id, private)
+    events.add("timer", w.id, None if w.scope == "frame" else private)  # frame-level: every member's
 
     cancel: list[UUID] = []
     opened: list[NewWindow] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from typing import Literal
 from uuid import UUID
 
 import platformdirs
@@ -52,6 +53,9 @@ class Settings(BaseSettings):
     # LLM: "scripted" (offline default), "openai:<model>", "anthropic:<model>".
     medium_llm: str | None = Field(default=None, alias="MEDIUM_LLM")
     medium_soft_llm: str | None = Field(default=None, alias="MEDIUM_SOFT_LLM")
+    # auto: the deterministic classifier first, the soft model only when no rule decides;
+    # model: always the model; classifier: never the model.
+    medium_soft_mode: Literal["auto", "model", "classifier"] = Field(default="auto", alias="MEDIUM_SOFT_MODE")
     openai_api_key: SecretStr | None = Field(default=None, alias="OPENAI_API_KEY")
     openai_base_url: str | None = Field(default=None, alias="OPENAI_BASE_URL")
     anthropic_api_key: SecretStr | None = Field(default=None, alias="ANTHROPIC_API_KEY")

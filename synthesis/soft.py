@@ -12,12 +12,14 @@ import asyncio
 import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from synthesis.errors import LLMError, MediumError
 from synthesis.llm.base import LLM, Message
 from synthesis.timing import window_seconds
-from synthesis.types import Character, SoftAnalysis
+from synthesis.types import Character, SoftAnalysis, SoftSource
+
+SoftMode = Literal["auto", "model", "classifier"]
 
 SOFT_MARKER = "You are the SOFT ANALYSIS"
 SOFT_TIMEOUT = 5.0
@@ -60,25 +62,34 @@ def find_targets(text: str, actor: Character, cast: Sequence[Character]) -> list
 
 def classify(text: str) -> int:
     """Deterministic pscale for an action text."""
+    return judge(text)[0]
+
+
+def judge(text: str) -> tuple[int, bool]:
+    """The deterministic pscale, and whether a rule decided it (a duration phrase, a quote, a
+    verb of a known scale among the first words). False: it fell through to the default
+    (-1), so the model is asked (``analyse``, mode ``auto``)."""
     low = text.lower()
     for pattern, pscale in DURATIONS:
         if pattern.search(low):
-            return pscale
+            return pscale, True
     words = _WORD.findall(low)
     if any(w.rstrip("s") in FAST_VERBS or w in FAST_VERBS for w in words[:6]):
-        return -3
+        return -3, True
     if _QUOTE.search(text) or any(w in QUICK_VERBS for w in words[:6]):
-        return -2
+        return -2, True
     if any(w in MINUTE_VERBS for w in words[:8]):
-        return -1
-    return -1
+        return -1, True
+    return -1, False
 
 
 def fallback(text: str, actor: Character, cast: Sequence[Character], *,
              overrides: Mapping[str, float] | None = None, time_scale: float = 1.0,
-             note: str | None = None, pscale: int | None = None) -> SoftAnalysis:
+             note: str | None = None, pscale: int | None = None,
+             source: SoftSource = "fallback") -> SoftAnalysis:
     """The deterministic analysis. A ``pscale`` given by the caller (a scripted player, an
-    NPC actor) replaces the classifier's; targets and interruptiveness are still read."""
+    NPC actor) replaces the classifier's; targets and interruptiveness are still read.
+    ``source``: how the row says it was decided (``fallback`` when the model failed)."""
     given = pscale is not None
     pscale = classify(text) if pscale is None else pscale
     targets = find_targets(text, actor, cast)
@@ -87,7 +98,7 @@ def fallback(text: str, actor: Character, cast: Sequence[Character], *,
     return SoftAnalysis(
         pscale=pscale, timer_duration=window_seconds(pscale, overrides=overrides, time_scale=time_scale),
         interruptive=interruptive, interrupt_targets=[t.id for t in targets] if interruptive else [],
-        refined_text=text.strip(), source="given" if given else "fallback", note=note,
+        refined_text=text.strip(), source="given" if given else source, note=note,
     )
 
 
@@ -122,8 +133,19 @@ def soft_prompt(text: str, actor: Character, cast: Sequence[Character]) -> list[
 
 async def analyse(llm: LLM | None, text: str, actor: Character, cast: Sequence[Character], *,
                   model: str = "soft", overrides: Mapping[str, float] | None = None,
-                  time_scale: float = 1.0, timeout: float = SOFT_TIMEOUT) -> SoftAnalysis:
-    """Soft-analyse ``text``; never raises for LLM trouble (falls back and says why)."""
+                  time_scale: float = 1.0, timeout: float = SOFT_TIMEOUT,
+                  mode: SoftMode = "auto") -> SoftAnalysis:
+    """Soft-analyse ``text``; never raises for LLM trouble (falls back and says why).
+
+    ``mode`` (``MEDIUM_SOFT_MODE``): ``auto`` runs the deterministic classifier first and calls
+    the model only when no rule decided the scale (``judge``), recording ``source='classifier'``
+    otherwise; ``model`` always calls the model; ``classifier`` never does."""
+    if mode != "model":
+        _, sure = judge(text)
+        if sure or mode == "classifier":
+            return fallback(text, actor, cast, overrides=overrides, time_scale=time_scale,
+                            note="decided by a classifier rule" if sure else "classifier only",
+                            source="classifier")
     if llm is None:
         return fallback(text, actor, cast, overrides=overrides, time_scale=time_scale,
                         note="no soft model configured")

@@ -261,7 +261,7 @@ class ApiStore(AuthStore):
         if row is None:
             return None
         w = _model(Window, row)
-        await self.emit(conn, frame_id, [("timer", w.id, await self._audience(conn, frame_id, w.character_id))])
+        await self.emit(conn, frame_id, [("timer", w.id, await self._timer_audience(conn, w))])
         return w
 
     async def cancel_window(self, conn: Connection, frame_id: UUID, window_id: UUID,
@@ -271,9 +271,9 @@ class ApiStore(AuthStore):
         if row is None:
             return None
         w = _model(Window, row)
-        aud = await self._audience(conn, frame_id, w.character_id)
         freed = await self._fetch("uncommit_window_liquid", frame_id, window_id, conn=conn)
-        await self.emit(conn, frame_id, [("timer", w.id, aud)] + [("liquid", r["id"], aud) for r in freed])
+        liquid = [("liquid", r["id"], await self._audience(conn, frame_id, r["character_id"])) for r in freed]
+        await self.emit(conn, frame_id, [("timer", w.id, await self._timer_audience(conn, w)), *liquid])
         return w
 
     # realtime gateway: rows by id, loaded in batches (pass an as_user conn for catch-up)

@@ -84,6 +84,8 @@ class RunLiquid(Row):
     user_id: str | None
     status: str
     committed_at: float | None
+    soft_source: str = "fallback"
+    soft_note: str | None = None
 
 
 class DrainStatus(Row):
@@ -171,6 +173,14 @@ class OpsStore(Store):
         statement: {window id: character id}."""
         rows = await self._fetch("bench_insert_windows", characters, dues, now, conn=conn)
         return {r["id"]: r["character_id"] for r in rows}
+
+    async def bench_baseline_table(self) -> None:
+        """The bare table of the insert baseline (``bench_baseline_insert``)."""
+        await self._run("execute", "bench_baseline_table", (), None)
+
+    async def bench_baseline_insert(self, row_id: int, payload: str) -> None:
+        """One single-row INSERT, autocommit, on a pooled connection."""
+        await self._run("execute", "bench_baseline_insert", (row_id, payload), None)
 
     async def bench_window_totals(self) -> WindowTotals:
         """Windows done, and the first claim and the last completion over every window."""

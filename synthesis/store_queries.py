@@ -207,14 +207,20 @@ class Queries:
             if row is None:
                 return None
             window = _model(Window, row)
-            await self.emit(conn, frame_id, [("timer", window.id, await self._audience(
-                conn, frame_id, window.character_id))])
+            await self.emit(conn, frame_id, [("timer", window.id, await self._timer_audience(conn, window))])
             return window
 
     async def _audience(self, conn: Tx, frame_id: UUID, character_id: UUID
                         ) -> list[UUID]:
         ch = await self.get_character(frame_id, character_id, conn=conn)
         return [ch.user_id] if ch and ch.user_id else []
+
+    async def _timer_audience(self, conn: Tx, window: Window) -> list[UUID] | None:
+        """Who hears of a window's timer: a frame-level window (shared mode) is every member's;
+        a character's window is its owner's (the GM hears every event)."""
+        if window.scope == "frame":
+            return None
+        return await self._audience(conn, window.frame_id, window.character_id)
 
     async def emit(self, conn: Tx, frame_id: UUID,
                    events: list[tuple[str, UUID, list[UUID] | None]]) -> int | None:
@@ -237,6 +243,11 @@ class Queries:
         if doc.get("character_id") is None:
             raise errors.NotFound("character not found", field="character_id")
         return doc  # type: ignore[no-any-return]
+
+    async def open_window_of(self, frame_id: UUID, character_id: UUID) -> UUID | None:
+        """The open window holding this character's committed liquid (its own, or the frame-level
+        window it joined in shared mode), or None."""
+        return await self._fetchval("open_window_of", frame_id, character_id)  # type: ignore[no-any-return]
 
     async def route(self, frame_id: UUID, window_id: UUID, character_ids: list[UUID],
                     decide: Callable[[route.RouteSnapshot], route.RoutePlan]) -> route.RoutePlan:

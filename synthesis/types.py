@@ -15,6 +15,9 @@ Pscale = int  # -3..2, see timing.PSCALE_GAME_SECONDS
 Result = Literal["success", "partial", "failure", "interrupted"]
 TriggerMode = Literal["expiry", "interrupt", "commit", "perceive"]
 Mode = Literal["personal", "shared"]
+# How a liquid's soft analysis was decided: the model, a classifier rule (the model not asked),
+# the deterministic fallback (the model failed or none is configured), or given by the caller.
+SoftSource = Literal["llm", "classifier", "fallback", "given"]
 RESULTS: tuple[str, ...] = ("success", "partial", "failure", "interrupted")
 
 
@@ -119,7 +122,7 @@ class LiquidEntry(Row):
     timer_duration: float
     interruptive: bool = False
     interrupt_targets: list[UUID] = Field(default_factory=list)
-    soft_source: Literal["llm", "fallback", "given"] = "fallback"
+    soft_source: SoftSource = "fallback"
     soft_note: str | None = None
     status: Literal["submitted", "committed", "resolved", "withdrawn"] = "submitted"
     window_id: UUID | None = None
@@ -192,7 +195,7 @@ class SoftAnalysis(BaseModel):
     interruptive: bool = False
     interrupt_targets: list[UUID] = Field(default_factory=list)
     refined_text: str = ""
-    source: Literal["llm", "fallback", "given"] = "fallback"
+    source: SoftSource = "fallback"
     note: str | None = None
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from synthesis import medium, store, timing
+from synthesis import medium, store, telemetry, timing
 from synthesis.clock import Clock, SystemClock
 from synthesis.errors import DatabaseUnavailable, MediumError
 from synthesis.listener import Listener
@@ -240,7 +240,9 @@ class Worker:
             if w.id in self.in_flight:  # reclaimed from this worker's own ended session: running
                 continue
             self.stats.claimed += 1
-            self.stats.lateness_ms.append((begin - w.due_at).total_seconds() * 1000)
+            late = (begin - w.due_at).total_seconds()
+            self.stats.lateness_ms.append(late * 1000)
+            telemetry.TIMER_LATENESS.observe(max(0.0, late))
             task = asyncio.create_task(self._process(w), name=f"window:{w.id}")
             self.in_flight[w.id] = (w, task)
         return len(windows)
@@ -273,10 +275,13 @@ class Worker:
                         raise
                     await asyncio.sleep(min(5.0, 0.2 * 2 ** db_try))
             self.stats.done += 1
-            self.stats.synthesis_ms.append((time.perf_counter() - t0) * 1000)
+            took = time.perf_counter() - t0
+            self.stats.synthesis_ms.append(took * 1000)
+            telemetry.SYNTHESIS.labels("done").observe(took)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # any failure is recorded on the window
+            telemetry.SYNTHESIS.labels("failed").observe(time.perf_counter() - t0)
             await self._failed_attempt(w, exc)
         finally:
             self.in_flight.pop(w.id, None)

@@ -46,11 +46,11 @@ def _may_scrape(request: Request, settings: Settings) -> None:
 @router.get("/metrics", response_class=PlainTextResponse,
             responses={401: {"description": "MEDIUM_METRICS_TOKEN is set and the bearer token is missing or wrong"},
                        403: {"description": "no MEDIUM_METRICS_TOKEN and the peer is not loopback"}})
-async def metrics(request: Request, st: StoreDep, registry: RegistryDep, gateway: GatewayDep, m: MetricsDep,
+async def metrics(request: Request, st: StoreDep, gateway: GatewayDep, m: MetricsDep,
                   settings: SettingsDep) -> PlainTextResponse:
-    """Prometheus text exposition format 0.0.4."""
+    """Prometheus text exposition format 0.0.4 (see api/metrics.py for what is there)."""
     _may_scrape(request, settings)
-    return PlainTextResponse(await m.render(st, registry, gateway),
+    return PlainTextResponse(await m.render(st, gateway),
                              media_type="text/plain; version=0.0.4; charset=utf-8")
 
 

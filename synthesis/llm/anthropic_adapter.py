@@ -28,7 +28,6 @@ Two SDK facts shape this module (anthropic 2.x):
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 from collections.abc import AsyncIterable, Sequence
@@ -47,22 +46,7 @@ logger = logging.getLogger(__name__)
 _USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
 
 
-def _http_errors() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:
-    """(timeouts, request errors) of the HTTP library under the SDK (httpx2 in anthropic 2.16,
-    httpx in older releases): its stream lets them escape while the body is read."""
-    timeouts: list[type[Exception]] = []
-    failures: list[type[Exception]] = []
-    for name in ("httpx2", "httpx"):
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        timeouts.append(module.TimeoutException)
-        failures.append(module.RequestError)
-    return tuple(timeouts), tuple(failures)
-
-
-_HTTP_TIMEOUTS, _HTTP_FAILURES = _http_errors()
+_HTTP_TIMEOUTS, _HTTP_FAILURES = llm_errors.http_errors()
 _FAILURES: tuple[type[Exception], ...] = (anthropic.AnthropicError, *_HTTP_FAILURES)
 
 

@@ -15,6 +15,7 @@ and calls `translate`; this module imports no SDK, so importing it costs nothing
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -46,6 +47,23 @@ def _message(exc: StatusError) -> str:
 
 
 Classes = type[Exception] | tuple[type[Exception], ...]
+
+
+def http_errors() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:
+    """(timeouts, request errors) of the HTTP library under an SDK (httpx2 under anthropic 2.16,
+    httpx elsewhere): some SDK releases let them escape while a stream's body is read (seen on
+    openai 1.108 and anthropic 2.x: a connection cut mid-stream raises httpx's own
+    RemoteProtocolError). Imported lazily, so this module still imports no HTTP library."""
+    timeouts: list[type[Exception]] = []
+    failures: list[type[Exception]] = []
+    for name in ("httpx2", "httpx"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        timeouts.append(module.TimeoutException)
+        failures.append(module.RequestError)
+    return tuple(timeouts), tuple(failures)
 
 
 @dataclass(frozen=True)

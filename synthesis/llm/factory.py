@@ -28,14 +28,15 @@ if TYPE_CHECKING:  # the SDKs take seconds to import: only a process that builds
 logger = logging.getLogger(__name__)
 
 SDK_PROVIDERS = ("openai", "anthropic")
-PROVIDERS = (*SDK_PROVIDERS, "scripted", "local")
+PROVIDERS = (*SDK_PROVIDERS, "scripted", "canned", "local")
 # Sent when an OpenAI-compatible server (Ollama, LM Studio, ...) needs no key: the SDK
 # refuses to build a client without one.
 PLACEHOLDER_API_KEY = "not-needed"
 
 
 def parse_model_spec(spec: str) -> tuple[str, str]:
-    """`"provider:model"` -> `(provider, model)`; `"scripted"` -> `("scripted", "scripted")`;
+    """`"provider:model"` -> `(provider, model)`; `"scripted"` -> `("scripted", "scripted")`
+    (`"canned"`, the benchmarks' zero-cost narrator, likewise);
     `"local"` -> `("local", "")` (the installed default) and `"local:x"` -> `("local", "x")`.
 
     Only the first colon separates, so model names may contain colons
@@ -53,8 +54,8 @@ def parse_model_spec(spec: str) -> tuple[str, str]:
             f"unknown LLM provider {provider!r} in model spec {spec!r}; "
             f"expected one of {', '.join(PROVIDERS)}"
         )
-    if provider == "scripted":
-        return provider, model or "scripted"
+    if provider in ("scripted", "canned"):
+        return provider, model or provider
     if provider == "local":
         return provider, model
     if not sep or not model:

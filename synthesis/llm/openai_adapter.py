@@ -38,8 +38,10 @@ from synthesis.llm import schema as schemas
 from synthesis.llm.base import Completion, Delta, Message, Usage, delta_sink
 
 logger = logging.getLogger(__name__)
+_HTTP_TIMEOUTS, _HTTP_FAILURES = llm_errors.http_errors()
+_FAILURES: tuple[type[Exception], ...] = (openai.OpenAIError, *_HTTP_FAILURES)
 _SDK_ERRORS = llm_errors.SdkErrors(
-    timeout=openai.APITimeoutError, connection=openai.APIConnectionError,
+    timeout=(openai.APITimeoutError, *_HTTP_TIMEOUTS), connection=(openai.APIConnectionError, *_HTTP_FAILURES),
     validation=openai.APIResponseValidationError, status=openai.APIStatusError, logger=logger,
     stream=openai.APIError,  # an {"error": ...} chunk inside the stream
 )
@@ -156,7 +158,7 @@ class OpenAIAdapter:
                         return done
                     return await _collect(chunks, sink, provider=self.provider, requested_model=model)
             response = await self._client.chat.completions.create(**request)
-        except openai.OpenAIError as exc:
+        except _FAILURES as exc:
             raise llm_errors.translate(exc, _SDK_ERRORS, provider=self.provider, model=model) from exc
         except json.JSONDecodeError as exc:
             raise llm_errors.malformed(logger, self.provider, model, "the response body is not valid JSON") from exc

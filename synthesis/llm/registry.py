@@ -26,6 +26,8 @@ from typing import Any
 from synthesis.errors import InvalidInput
 from synthesis.llm import catalog, factory, install, keys, local, wrappers
 from synthesis.llm.base import LLM
+from synthesis.llm.canned import LABEL as CANNED_LABEL
+from synthesis.llm.canned import CannedLLM
 from synthesis.llm.scripted import LABEL, Latency, ScriptedLLM
 from synthesis.settings import Settings
 
@@ -83,6 +85,8 @@ class Registry:
                                             latency=Latency.parse(self.settings.medium_llm_latency),
                                             fail_rate=self.settings.medium_llm_fail_rate)
                 inner = self.scripted
+            elif name == "canned":
+                inner = CannedLLM()
             else:
                 inner = factory.build_provider(name, self.settings)
             self.providers[name] = self._wrap(name, inner)
@@ -100,7 +104,7 @@ class Registry:
         if is_local and "medium_llm_concurrency" not in explicit:
             concurrency = LOCAL_CONCURRENCY
         return wrappers.wrap(inner, timeout=timeout, concurrency=concurrency,
-                             attempts=1 if key == "scripted" else (2 if is_local else 4))
+                             attempts=1 if key in ("scripted", "canned") else (2 if is_local else 4))
 
     def _local(self, ref: str) -> tuple[LLM, str, str] | None:
         paths = install.Paths(self.settings.medium_data_dir)
@@ -160,7 +164,7 @@ class Registry:
             if found is not None:
                 return found
             provider, model = "scripted", "scripted"
-        label = LABEL if provider == "scripted" else f"{provider}:{model}"
+        label = {"scripted": LABEL, "canned": CANNED_LABEL}.get(provider, f"{provider}:{model}")
         return self.provider(provider), model, label
 
     def resolve(self, ref: str | None, *, role: str = "medium") -> tuple[LLM, str, str]:

@@ -23,7 +23,7 @@ from typing import Any
 
 import tenacity
 
-from synthesis import stats
+from synthesis import stats, telemetry
 from synthesis.errors import LLMTimeout, LLMTransientError
 from synthesis.llm.base import LLM, Completion, Message
 
@@ -270,6 +270,7 @@ class AccountingLLM:
         stats = self.per_model.setdefault(model, ModelStats())
         self.calls += 1
         stats.calls += 1
+        telemetry.LLM_CALLS.labels(self.provider).inc()
         started = self._timer()
         try:
             completion = await self.inner.complete(
@@ -282,9 +283,12 @@ class AccountingLLM:
         except Exception:  # cancellation is not an LLM error
             self.errors += 1
             stats.errors += 1
+            telemetry.LLM_ERRORS.labels(self.provider).inc()
             raise
         finally:
-            self.latencies.append(self._timer() - started)
+            took = self._timer() - started
+            self.latencies.append(took)
+            telemetry.LLM_SECONDS.labels(self.provider).observe(took)
         self.prompt_tokens += completion.usage.prompt_tokens
         self.completion_tokens += completion.usage.completion_tokens
         self.cached_tokens += completion.usage.cached_tokens

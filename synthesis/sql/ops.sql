@@ -56,7 +56,7 @@ FROM public.outcomes WHERE frame_id = ANY($1::uuid[]);
 
 -- name: ops_liquid
 SELECT frame_id::text, id::text, window_id::text, character_id::text, user_id::text, status,
-       extract(epoch FROM committed_at)::float8 AS committed_at
+       extract(epoch FROM committed_at)::float8 AS committed_at, soft_source, soft_note
 FROM public.liquid WHERE frame_id = ANY($1::uuid[]);
 
 -- name: ops_pause_actors
@@ -121,3 +121,11 @@ SELECT pg_notify($1, $2);
 -- name: bench_notify_each
 -- The driver baseline of the timers benchmark: one NOTIFY per index of $2, in one statement.
 SELECT pg_notify($1, i::text) FROM unnest($2::int[]) AS i;
+
+-- name: bench_baseline_table
+-- The driver baseline of the throughput benchmark: a bare table for single-row inserts.
+CREATE TABLE IF NOT EXISTS public.bench_baseline (id bigint PRIMARY KEY, payload text NOT NULL);
+
+-- name: bench_baseline_insert
+-- One row, one autocommit statement: the floor under every write a synthesis makes.
+INSERT INTO public.bench_baseline (id, payload) VALUES ($1, $2);

@@ -178,6 +178,14 @@ RETURNING *;
 -- name: gather
 SELECT public.medium_gather_v2($1, $2, $3, $4) AS doc;
 
+-- name: open_window_of
+-- The open window that holds this character's committed liquid: its own, or (shared mode) the
+-- frame-level window it joined. The directive preview gathers for it.
+SELECT w.id FROM public.liquid l
+  JOIN public.windows w ON w.frame_id = l.frame_id AND w.id = l.window_id
+ WHERE l.frame_id = $1 AND l.character_id = $2 AND l.status = 'committed' AND w.status = 'open'
+ ORDER BY w.due_at, w.seq LIMIT 1;
+
 -- name: route_snapshot
 -- Takes the frame lock (and locks the open windows of $3); what route.plan() needs.
 SELECT public.medium_route_snapshot_v2($1, $2, $3) AS doc;
@@ -228,7 +236,7 @@ RETURNING *;
 UPDATE public.liquid
    SET status = 'submitted', window_id = NULL, committed_at = NULL, timer_expires_at = NULL
  WHERE frame_id = $1 AND window_id = $2 AND status = 'committed'
-RETURNING id;
+RETURNING id, character_id;
 
 -- name: open_windows
 SELECT * FROM public.windows WHERE frame_id = $1 AND status IN ('open', 'claimed', 'failed')

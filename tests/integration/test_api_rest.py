@@ -372,8 +372,9 @@ async def test_plumbing_models_and_static(db_url: str, tmp_path: Path) -> None:
 
         text = (await c.get("/metrics")).text
         for name in ("medium_http_request_duration_seconds_bucket", "medium_open_windows",
-                     "medium_timer_lateness_seconds", "medium_synthesis_seconds", "medium_llm_tokens_total",
-                     "medium_llm_errors_total", "medium_websocket_clients 0"):
+                     "medium_timer_lateness_seconds", "medium_synthesis_seconds", "medium_db_llm_tokens",
+                     "medium_llm_errors_total", "medium_llm_seconds", "medium_fanout_seconds",
+                     "medium_websocket_clients 0"):
             assert name in text, name
         assert 'route="/models",status="201"' in text
         spec = (await c.get("/openapi.json")).json()

@@ -112,3 +112,40 @@ async def test_timer_bench_runs_medium_tuned_and_stock() -> None:
     assert "concurrency 10000, claim batch 5000 " in out["burst"]["medium"]["note"]
     with pytest.raises(ValueError, match="unknown engines"):
         await timers.run(DSN, engines=["medium", "celery"], progress=lambda _m: None)
+
+
+async def test_throughput_bench_counts_stages_and_the_insert_baseline() -> None:
+    from benchmarks import throughput
+
+    base = await throughput.baseline(DSN, n=50)
+    assert base["rows"] == 50
+    assert base["insert_rows_per_s"] > 0
+    for narrator in throughput.NARRATORS:
+        doc = await throughput.stage_cpu(DSN, narrator, 12)
+        assert doc["windows"] == 12, doc
+        per = doc["stages_cpu_ms"]
+        assert set(throughput.stages.ORDER) <= set(per)
+        # every stage of a synthesis ran and was charged (claim to apply, the narrator included)
+        assert all(per[name] > 0 for name in ("claim", "gather", "compile", "parse", "apply")), per
+        assert doc["cpu_ms_per_synthesis"] >= sum(v for k, v in per.items() if k != "other") - 1e-3
+
+
+async def test_fanout_bench_delivers_every_sample_to_clients_in_their_own_processes() -> None:
+    from benchmarks import fanout
+
+    doc = await fanout.run(DSN, (3,), samples=3, spread=(2, 4))
+    one, spread = doc["fanout"]["3"], doc["spread"]
+    assert (one["clients"], one["frames"], one["samples"], one["missing"]) == (3, 1, 3, 0)
+    assert (spread["clients"], spread["frames"], spread["samples"], spread["missing"]) == (4, 2, 2, 0)
+    for res in (one, spread):
+        assert res["connect_errors"] == 0
+        assert res["per_client_ms"]["p50"] is not None
+        assert res["per_client_ms"]["p50"] > 0  # arrivals come after the commit, on one clock
+
+
+def test_gauge_reads_prometheus_values() -> None:
+    from benchmarks.fanout import gauge
+
+    text = "# TYPE medium_websocket_clients gauge\nmedium_websocket_clients 1000.0\nmedium_x{a=\"b\"} 2\n"
+    assert gauge(text, "medium_websocket_clients") == 1000
+    assert gauge(text, "medium_x") is None

@@ -2,7 +2,7 @@
 dependency passes the tests that use what those floors promise.
 
 The slow test pins each ``name>=X`` of ``project.dependencies`` to ``name==X`` and runs, in that
-venv, the tests of the LLM adapters and wrappers (openai, anthropic, pydantic, tenacity), the REST
+venv, the tests of the LLM adapters, wrappers and streaming (openai, anthropic, pydantic, tenacity), the REST
 API (fastapi, asyncpg), the realtime gateway over uvicorn's ``websockets-sansio`` with the
 ``websockets.asyncio`` client, the scenario CLI (typer), and the client options below.
 """
@@ -31,6 +31,8 @@ ROOT = Path(__file__).resolve().parents[2]
 TESTS = [
     "tests/unit/test_llm_adapters.py",
     "tests/unit/test_llm_wrappers.py",
+    "tests/unit/test_llm_stream.py",
+    "tests/unit/test_narrative_json_tap.py",
     "tests/integration/test_api_rest.py",
     "tests/integration/test_api_realtime.py::test_close_codes",
     "tests/integration/test_api_realtime.py::test_catch_up_then_live_routes_by_audience",
@@ -38,7 +40,7 @@ TESTS = [
     "tests/integration/test_scenario_load.py::test_cli_bad_scenario_exits_2_with_field",
     f"{Path(__file__).relative_to(ROOT)}::test_websocket_client_options_against_uvicorn_sansio",
 ]
-TEST_TOOLS = ["pytest", "pytest-asyncio", "httpx"]
+TEST_TOOLS = ["pytest", "pytest-asyncio", "httpx", "hypothesis"]
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]

@@ -16,6 +16,7 @@ async def test_eval_reports_the_time_to_the_first_streamed_token(db_url: str) ->
     doc = await evaluate.evaluate(db_url, settings, Path(scenario.MOS_EISLEY), rounds=1, spec="scripted")
     assert doc["windows"] > 0
     assert doc["failed"] == 0
+    assert (doc["redacted"], doc["outcomes_redacted"]) == (0, 0)  # the scripted narrator never leaks
     assert set(doc["first_token_ms"]) == {"p50", "p99"}
     assert 0 < doc["first_token_ms"]["p50"] <= doc["first_token_ms"]["p99"]
     assert doc["streamed_windows"] == doc["windows"]  # the text layout streams every narrative

@@ -81,6 +81,16 @@ async def test_three_commits_in_a_shared_frame_are_one_medium_one_outcome_one_so
         assert {s.liquid.timer_expires_at for s in subs} == {t0 + timedelta(seconds=5)}
         [open_w] = await st.open_windows(cast.frame_id)
         assert (open_w.id, open_w.scope, open_w.character_id) == (wid, "frame", cast.ids["Alda"])
+        # The frame window's timer reaches every member, not only Alda, who opened it.
+        timers = [e for e in await st.events_since(cast.frame_id, 0) if e.type == "timer" and e.ref_id == wid]
+        assert [e.audience for e in timers] == [None]
+        # The GM's directive preview for a joiner is the shared window's, holding every joined action.
+        for name in players:
+            r = await api.client.get(f"/frames/{cast.frame_id}/characters/{cast.ids[name]}/directive",
+                                     headers=bearer(cast.gm))
+            assert r.status_code == 200, r.text
+            for action in ("I draw my blade", "I bar the door", "I search the drawers"):
+                assert action in r.json()["directive"], (name, action)
 
         clock.set(t0 + timedelta(seconds=5))
         reg, narrator = counting_registry()

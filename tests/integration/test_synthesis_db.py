@@ -65,9 +65,9 @@ async def test_interruptive_action_cancels_the_targets_window_and_wakes_it(st: s
     k = await liquid.submit(st, None, frame_id=inst.frame_id, character_id=kessa.id,
                             content="I draw my blaster and aim it at Dax", now=clock.now(),
                             user_id=kessa.user_id, commit=True)
-    # No soft model: the deterministic fallback classifies it, and it says so.
-    assert k.liquid.soft_source == "fallback"
-    assert k.liquid.soft_note
+    # A classifier rule decides it (a fast verb), no model is asked, and it says so.
+    assert k.liquid.soft_source == "classifier"
+    assert k.liquid.soft_note == "decided by a classifier rule"
     assert k.liquid.interruptive
     assert k.liquid.interrupt_targets == [dax.id]
     assert k.liquid.pscale == -3
@@ -303,13 +303,13 @@ async def test_shared_mode_frame_window_is_read_by_every_participant(st: store.S
 async def test_soft_fallback_when_the_soft_model_is_unreachable(st: store.Store) -> None:
     clock = FakeClock()
     unreachable = Registry(Settings(MEDIUM_LLM="openai:gpt-4o-mini", OPENAI_BASE_URL="http://127.0.0.1:9/v1",
-                                    MEDIUM_LLM_TIMEOUT=1))
+                                    MEDIUM_LLM_TIMEOUT=1, MEDIUM_SOFT_MODE="model"))
     cast = await make_frame(st, three_players(pscale_windows={-2: 8, -1: 30}))
     scale = 0.5
     failed = r"soft model failed \((timed out|\w+Error: .+)\)"
     cases = [  # (registry, who, text, pscale, window seconds, why the fallback ran)
         (unreachable, "Alda", 'I say "hold it right there"', -2, 8 * scale, failed),  # the frame's override
-        (None, "Cato", "I dive behind the bar", -3, 4 * scale, "no soft model configured"),  # §3 default
+        (None, "Cato", "Perhaps later, then", -1, 30 * scale, "no soft model configured"),  # no rule decides
     ]
     try:
         for reg, name, text, pscale, seconds, why in cases:

@@ -9,7 +9,7 @@ from typing import Any
 
 from workers.loadtest.players import Player
 from workers.loadtest.plot import rolling
-from workers.loadtest.report import Data, compute
+from workers.loadtest.report import Data, compute, llm_use
 
 F, A, B, UA, UB = "f", "char-a", "char-b", "user-a", "user-b"
 
@@ -34,9 +34,10 @@ def outcome(oid: str, wid: str, seq: int, src: str, interrupts: list[dict[str, s
             "interrupts": interrupts or [], "created_at": 100.5 + seq}
 
 
-def liquid(lid: str, wid: str, cid: str, uid: str) -> dict[str, Any]:
+def liquid(lid: str, wid: str, cid: str, uid: str, source: str = "given", note: str | None = None
+           ) -> dict[str, Any]:
     return {"frame_id": F, "id": lid, "window_id": wid, "character_id": cid, "user_id": uid,
-            "status": "resolved", "committed_at": 100.0}
+            "status": "resolved", "committed_at": 100.0, "soft_source": source, "soft_note": note}
 
 
 def base() -> Data:
@@ -90,7 +91,21 @@ def test_a_clean_run_passes_everything() -> None:
                              "misdelivered": 0, "unincorporated": 0}
     assert doc["latency_ms"]["timer_lateness"]["p50"] == 10.0
     assert doc["latency_ms"]["fanout"]["max"] == 50.0
-    assert doc["llm"] == {"calls": 3, "prompt_tokens": 30, "completion_tokens": 15}
+    assert doc["llm"] == {"calls": 3, "prompt_tokens": 30, "completion_tokens": 15,
+                          "soft": {"by_source": {"given": 2}, "model_calls": 0, "model_share": None},
+                          "committed_actions": 2, "calls_per_action": 1.5, "medium_tokens_per_action": 22.5}
+
+
+def test_llm_calls_per_action_count_soft_model_calls_but_not_classifier_decisions() -> None:
+    data = base()
+    data.liquid = [liquid("la1", "wa1", A, UA, "classifier", "decided by a classifier rule"),
+                   liquid("lb1", "wb1", B, UB, "llm"),
+                   liquid("lc1", "wb1", B, UB, "fallback", "soft model failed (timed out)"),
+                   liquid("ld1", "wb1", B, UB, "fallback", "no soft model configured")]
+    soft = llm_use(data)
+    assert soft["soft"] == {"by_source": {"classifier": 1, "fallback": 2, "llm": 1}, "model_calls": 2,
+                            "model_share": 0.5}
+    assert soft["calls_per_action"] == round((3 + 2) / 4, 3)
 
 
 def test_an_outcome_missing_from_a_later_solid_breaks_causality() -> None:
@@ -241,3 +256,12 @@ def test_a_delta_of_someone_elses_narrative_breaks_isolation() -> None:
     assert doc["invariants"]["isolation"] == "FAIL"
     assert doc["counts"]["misdelivered"] == 1
     assert doc["first_token_ms"]["p50"] is None
+
+
+def test_realtime_pacing_thinks_20_to_40_seconds_between_actions() -> None:
+    p = Player(api="http://x", frame_id=F, character_id=A, user_id=UA, name="a", token="t", actions=[],
+               seed=3, think_median=2.0, think_uniform=(20.0, 40.0))
+    times = [p.think_time() for _ in range(500)]
+    assert min(times) >= 20.0
+    assert max(times) <= 40.0
+    assert max(times) - min(times) > 15  # spread over the range, not one value

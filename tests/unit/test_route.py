@@ -198,6 +198,19 @@ def test_perceive_window_uses_the_frame_rule_scaled() -> None:
     assert pw.due_at == clock.now() + timedelta(seconds=2)
 
 
+def test_perceive_windows_coalesce_into_a_window_already_open() -> None:
+    """A character already waiting (a perceive window, or its own action's window) gets no
+    second window for a new outcome that involves it: the open one narrates both."""
+    other = uuid.UUID(int=2)
+    clock = FakeClock()
+    first = route.plan(snapshot(), involving(other), clock.now())
+    [pw] = first.open_windows
+    waiting = route.WindowRef(id=pw.id, character_id=other, status="open", trigger_mode="perceive", pscale=-2)
+    again = route.plan(snapshot(open_windows={other: waiting}), involving(other), clock.now())
+    assert again.open_windows == ()
+    assert again.perceive == ()
+
+
 def test_npc_events_reach_only_the_gm() -> None:
     me = uuid.UUID(int=1)
     p = route.plan(snapshot(users={me: None}), involving(), CLOCK.now())

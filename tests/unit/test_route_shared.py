@@ -134,6 +134,8 @@ def test_commits_within_the_frame_window_make_one_medium_resolving_them_all(
         assert set(p.resolve_liquid) == {lid for lid, _ in fw.liquid}
         for lid, c in fw.liquid:
             assert events[("liquid", lid)].audience == snap.audience(c)
+        # The frame-level window's timer is every member's, not only its opener's.
+        assert events[("timer", fw.id)].audience is None
         # No perceive windows, and no window for any character at all: one Medium did it all.
         assert p.open_windows == ()
         assert p.cancel_windows == ()

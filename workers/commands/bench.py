@@ -57,30 +57,61 @@ def bench_throughput(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     database_url: DatabaseOpt = None,
     windows: Annotated[int, typer.Option(min=10)] = 1000,
+    narrator: Annotated[str, typer.Option(
+        help="Comma-separated narrators: canned (a precomputed reply: only the product's own "
+             "cost) and/or scripted.")] = "canned,scripted",
+    processes: Annotated[str, typer.Option(help="Comma-separated worker process counts.")] = "1,2,4",
+    stage_windows: Annotated[int, typer.Option(min=10, help="Syntheses in the serial per-stage CPU run.")] = 300,
 ) -> None:
-    """Syntheses per second at 1, 2 and 4 worker processes (zero-latency scripted narrator),
-    and database round trips per synthesis."""
+    """Syntheses per second at 1, 2 and 4 worker processes per narrator, CPU per synthesis by
+    stage, database round trips per synthesis, and the single-row INSERT baseline beside them."""
     from benchmarks import throughput
 
+    names = tuple(x.strip() for x in narrator.split(",") if x.strip())
+    bad = [x for x in names if x not in throughput.NARRATORS]
+    if bad or not names:
+        raise typer.BadParameter(f"unknown narrator {', '.join(bad) or '(none)'}; use "
+                                 f"{' or '.join(throughput.NARRATORS)}", param_hint="--narrator")
+    try:
+        counts = tuple(int(x) for x in processes.split(","))
+    except ValueError:
+        raise typer.BadParameter(f"{processes!r} is not a comma-separated list of integers",
+                                 param_hint="--processes") from None
+    if not counts or min(counts) < 1:
+        raise typer.BadParameter("process counts must be at least 1", param_hint="--processes")
     settings = Settings()
     with _bench_dsn(settings, database_url) as url:
-        doc = run(throughput.run(url, n=windows, progress=lambda m: console.print(m)))
+        doc = run(throughput.run(url, n=windows, narrators=names, worker_counts=counts,
+                                 stage_windows=stage_windows, progress=lambda m: console.print(m)))
     sys.stdout.write(json.dumps(doc, indent=None if as_json else 2) + "\n")
 
 
 @bench_app.command("fanout")
 def bench_fanout(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     database_url: DatabaseOpt = None,
-    clients: Annotated[str, typer.Option(help="Comma-separated client counts.")] = "1,100,1000",
+    clients: Annotated[str, typer.Option(help="Comma-separated client counts in one frame.")] = "1,100,1000",
+    spread_frames: Annotated[int, typer.Option(min=0, help="Frames of the spread scenario (0: skip it).")] = 200,
+    spread_clients: Annotated[int, typer.Option(min=1, help="Clients of the spread scenario.")] = 1000,
+    samples: Annotated[int, typer.Option(min=1, help="Outcomes per one-frame scenario.")] = 40,
 ) -> None:
-    """WebSocket fan-out latency at N clients beside the raw NOTIFY round trip."""
+    """WebSocket fan-out latency, commit to client, beside the raw NOTIFY round trip: N clients
+    in one frame, and clients spread over many frames (clients in their own processes)."""
     from benchmarks import fanout
 
+    try:
+        counts = tuple(int(x) for x in clients.split(","))
+    except ValueError:
+        raise typer.BadParameter(f"{clients!r} is not a comma-separated list of integers",
+                                 param_hint="--clients") from None
+    if not counts or min(counts) < 1:
+        raise typer.BadParameter("client counts must be at least 1", param_hint="--clients")
     settings = Settings()
     with _bench_dsn(settings, database_url) as url:
-        doc = run(fanout.run(url, tuple(int(x) for x in clients.split(",")),
+        doc = run(fanout.run(url, counts, samples=samples,
+                             spread=(spread_frames, spread_clients) if spread_frames else None,
                              progress=lambda m: console.print(m)))
-    sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    sys.stdout.write(json.dumps(doc, indent=None if as_json else 2) + "\n")
 
 
 def _print_timer_table(doc: dict[str, Any]) -> None:

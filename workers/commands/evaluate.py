@@ -179,6 +179,10 @@ async def _report(st: store.Store, sc: scenario.Scenario, installed: scenario.In
         "narrator": label, "scenario": sc.name, "rounds": rounds, "actions": tally.actions,
         "windows": tally.windows, "valid_first_try": tally.valid_first_try, "repaired": tally.repaired,
         "failed": tally.failed, "retried_attempts": tally.retried,
+        # shared-layer texts the output guard dropped after a repair still leaked, and in how
+        # many outcomes (a leak the repair fixed counts under "repaired" only)
+        "redacted": sum(o.redacted for o in outcomes),
+        "outcomes_redacted": sum(1 for o in outcomes if o.redacted),
         "leaks": len(leaks), "leak_details": [x.as_dict() for x in leaks],
         "divergence": metrics.divergence(by_outcome.values()),
         "latency_ms": latency,
@@ -213,7 +217,7 @@ def _print_table(doc: dict[str, Any]) -> None:
     t = Table(title=f"medium eval: {doc['narrator']} on {doc['scenario']} ({doc['rounds']} rounds)")
     t.add_column("figure")
     t.add_column("value")
-    for key in ("windows", "valid_first_try", "repaired", "failed", "leaks", "divergence", "latency_ms",
+    for key in ("windows", "valid_first_try", "repaired", "failed", "redacted", "leaks", "divergence", "latency_ms",
                 "first_token_ms", "tokens", "calls_per_action", "wall_s"):
         t.add_row(key, json.dumps(doc[key]))
     out = Console()

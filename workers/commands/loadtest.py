@@ -36,6 +36,9 @@ def loadtest(
     lease: Annotated[float, typer.Option(min=1, help="Worker lease seconds.")] = 10.0,
     drop_client_every: Annotated[float, typer.Option(min=0, help="Drop a random player's WebSocket "
                                  "every S seconds (it reconnects with since; 0: never).")] = 0.0,
+    pacing: Annotated[str, typer.Option(help="scaled: --time-scale with lognormal think times; realtime: "
+                                        "time scale 1.0, each player acting every 20-40 s, as people do.")]
+    = "scaled",
 ) -> None:
     """Simulate players against a real stack; report latency and the DESIGN §5 invariants
     (exit 1 on any FAIL)."""
@@ -47,10 +50,15 @@ def loadtest(
         Latency.parse(llm_latency)
     except MediumError as exc:
         fail(exc)
+    if pacing not in ("scaled", "realtime"):
+        fail(MediumError(f"--pacing must be scaled or realtime, not {pacing!r}", field="pacing"))
+    if pacing == "realtime":
+        time_scale = 1.0
     if api and not (database_url or Settings().database_url):
         fail(MediumError("--api needs --database-url (or DATABASE_URL): the database that API serves"))
     cfg = Config(scenario=scenario_file, frames=frames, duration=duration, time_scale=time_scale,
                  workers=workers, llm=llm, llm_latency=llm_latency, kill_worker_every=kill_worker_every,
                  report=report, plot=plot, database_url=database_url, api=api, seed=seed,
-                 worker_concurrency=worker_concurrency, lease=lease, drop_client_every=drop_client_every)
+                 worker_concurrency=worker_concurrency, lease=lease, drop_client_every=drop_client_every,
+                 pacing=pacing)
     raise typer.Exit(main(cfg, console))

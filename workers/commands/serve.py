@@ -75,10 +75,21 @@ def worker(
                                          help="Drive NPCs (one worker leads at a time).")] = True,
     stream: Annotated[bool, typer.Option("--stream/--no-stream", help="Stream each narrative to its "
                                          "owner and the GM while it is written (narrative_delta).")] = True,
+    metrics_port: Annotated[int, typer.Option(min=0, max=65535, help="Serve this worker's Prometheus "
+                                              "metrics on this port (0: off).")] = 0,
+    metrics_host: Annotated[str, typer.Option(help="Interface of the metrics port.")] = "127.0.0.1",
 ) -> None:
     """Run a Medium worker: claim due windows and synthesize them (any number, any machine)."""
     settings = Settings()
     runtime.setup_logging(settings.medium_log_level)
+    if metrics_port:
+        from synthesis import telemetry
+
+        try:
+            telemetry.serve(metrics_port, metrics_host)
+        except OSError as exc:
+            console.print(f"[red]--metrics-port {metrics_port}: cannot listen on {metrics_host}: {exc.strerror}[/red]")
+            raise typer.Exit(2) from None
     with runtime.database_url(settings, database_url) as db:
         code = run(_serve_worker(db.url, settings, concurrency=concurrency, burst=burst,
                                  worker_id=worker_id, lease=lease, poll=poll, grace=grace,
@@ -91,6 +102,8 @@ def up(
     host: Annotated[str, typer.Option(help="API host.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="API port.")] = 8000,
     database_url: DatabaseOpt = None,
+    worker_metrics_port: Annotated[int, typer.Option(min=0, max=65535, help="Worker i serves its "
+                                                     "Prometheus metrics on this port + i, on loopback (0: off).")] = 0,
 ) -> None:
     """Run the API plus N supervised worker processes (a crashed worker is restarted)."""
     from workers.supervisor import Child, Supervisor, medium_argv
@@ -102,8 +115,9 @@ def up(
         run(prepare_database(db.url))
         children = [Child("api", medium_argv("api", "--host", host, "--port", str(port),
                                              "--database-url", db.url))]
-        children += [Child(f"worker-{i + 1}", medium_argv("worker", "--database-url", db.url,
-                                                          "--id", f"worker-{i + 1}"))
+        children += [Child(f"worker-{i + 1}", medium_argv(
+            "worker", "--database-url", db.url, "--id", f"worker-{i + 1}",
+            *(("--metrics-port", str(worker_metrics_port + i)) if worker_metrics_port else ())))
                      for i in range(workers)]
         console.print(f"medium up: API on http://{host}:{port}, {workers} workers, database {db.source}")
         code = asyncio.run(Supervisor(children).run())

@@ -73,7 +73,8 @@ def _epoch(value: Any) -> float:
 class Player:
     def __init__(self, *, api: str, frame_id: str, character_id: str, user_id: str, name: str,
                  token: str, actions: list[dict[str, Any]], seed: int, think_median: float,
-                 wait_cap: float = 30.0):
+                 wait_cap: float = 30.0, think_uniform: tuple[float, float] | None = None,
+                 http: httpx.AsyncClient | None = None):
         self.api = api.rstrip("/")
         self.frame_id = frame_id
         self.character_id = character_id
@@ -83,7 +84,9 @@ class Player:
         self.actions = actions or FALLBACK_ACTIONS
         self.rng = random.Random(seed)  # noqa: S311  a seeded simulation of players
         self.think_median = think_median
+        self.think_uniform = think_uniform  # (low, high) seconds: real pacing, not lognormal
         self.wait_cap = wait_cap
+        self.http = http  # shared by every player of the simulator (per-request tokens)
         self.log = PlayerLog()
         self.cursor = 0
         self.connected = False
@@ -200,6 +203,8 @@ class Player:
     # --- acting -----------------------------------------------------------------------------
 
     def think_time(self) -> float:
+        if self.think_uniform is not None:
+            return self.rng.uniform(*self.think_uniform)
         t = self.think_median * math.exp(self.rng.gauss(0.0, 0.6))
         return min(max(t, self.think_median * 0.1), self.think_median * 8)
 
@@ -212,45 +217,51 @@ class Player:
     async def act(self) -> None:
         """Think, commit, wait for the resolving narrative; until ``stop_acting()``."""
         headers = {"Authorization": f"Bearer {self.token}"}
-        async with httpx.AsyncClient(base_url=self.api, headers=headers, timeout=30.0,
-                                     trust_env=False) as http:
-            if not await self._pause(self.rng.uniform(0, self.think_median)):
-                return
-            body: dict[str, Any] | None = None
-            while self._acting:
-                if body is None:  # a new action; a retry after a lost answer resends the same key
-                    action = self.rng.choice(self.actions)
-                    body = {"character_id": self.character_id, "content": action["text"],
-                            "commit": True, "client_key": f"lt-{uuid.uuid4().hex}"}
-                    if action.get("pscale") is not None:
-                        body["pscale"] = action["pscale"]
-                sent = time.time()
-                try:
-                    r = await http.post(f"/frames/{self.frame_id}/liquid", json=body)
-                except httpx.HTTPError as exc:
-                    self.log.commit_errors[type(exc).__name__] += 1
-                    if not await self._pause(1.0):
-                        return
-                    continue
-                if r.status_code != 429 and r.status_code < 500:
-                    body = None  # answered: the next turn is a new action
-                if r.status_code == 429:
-                    self.log.commit_errors["429"] += 1
-                    if not await self._pause(float(r.headers.get("retry-after", "1"))):
-                        return
-                    continue
-                if r.status_code not in (200, 201):
-                    self.log.commit_errors[str(r.status_code)] += 1
-                    if not await self._pause(1.0):
-                        return
-                    continue
-                liq = r.json()
-                lid = str(liq["id"])
-                self.log.commits[lid] = sent
-                due = _epoch(liq["timer_expires_at"]) if liq.get("timer_expires_at") else time.time()
-                await self._await_resolution(lid, deadline=max(due, time.time()) + self.wait_cap)
-                if not await self._pause(self.think_time()):
+        if self.http is not None:
+            await self._act(self.http, headers)
+            return
+        async with httpx.AsyncClient(base_url=self.api, headers=headers, timeout=30.0, trust_env=False) as http:
+            await self._act(http, headers)
+
+    async def _act(self, http: httpx.AsyncClient, headers: dict[str, str]) -> None:
+        first = self.rng.uniform(0, self.think_uniform[1] if self.think_uniform else self.think_median)
+        if not await self._pause(first):
+            return
+        body: dict[str, Any] | None = None
+        while self._acting:
+            if body is None:  # a new action; a retry after a lost answer resends the same key
+                action = self.rng.choice(self.actions)
+                body = {"character_id": self.character_id, "content": action["text"],
+                        "commit": True, "client_key": f"lt-{uuid.uuid4().hex}"}
+                if action.get("pscale") is not None:
+                    body["pscale"] = action["pscale"]
+            sent = time.time()
+            try:
+                r = await http.post(f"/frames/{self.frame_id}/liquid", json=body, headers=headers)
+            except httpx.HTTPError as exc:
+                self.log.commit_errors[type(exc).__name__] += 1
+                if not await self._pause(1.0):
                     return
+                continue
+            if r.status_code != 429 and r.status_code < 500:
+                body = None  # answered: the next turn is a new action
+            if r.status_code == 429:
+                self.log.commit_errors["429"] += 1
+                if not await self._pause(float(r.headers.get("retry-after", "1"))):
+                    return
+                continue
+            if r.status_code not in (200, 201):
+                self.log.commit_errors[str(r.status_code)] += 1
+                if not await self._pause(1.0):
+                    return
+                continue
+            liq = r.json()
+            lid = str(liq["id"])
+            self.log.commits[lid] = sent
+            due = _epoch(liq["timer_expires_at"]) if liq.get("timer_expires_at") else time.time()
+            await self._await_resolution(lid, deadline=max(due, time.time()) + self.wait_cap)
+            if not await self._pause(self.think_time()):
+                return
 
     async def _await_resolution(self, liquid_id: str, *, deadline: float) -> None:
         while self._acting and liquid_id not in self.log.resolved_by:

@@ -322,12 +322,34 @@ def compute(data: Data, players: list[Player], *, stop_at: float, started: float
         "counts": counts,
         "latency_ms": series.summary(),
         "first_token_ms": _rounded(first_token),
-        "llm": {"calls": len(data.solid), "prompt_tokens": sum(s["prompt_tokens"] for s in data.solid),
-                "completion_tokens": sum(s["completion_tokens"] for s in data.solid)},
+        "llm": llm_use(data),
         "invariants": {k: "PASS" if invariants[k] else "FAIL" for k in INVARIANTS},
         "details": details,
     }
     return doc, series
+
+
+def llm_use(data: Any) -> dict[str, Any]:
+    """LLM calls and tokens per committed action. Medium calls: one per narrative written (a
+    repaired synthesis makes a second call, which no row records: the scripted narrator never
+    needs one). Soft analysis: a call for every liquid the model analysed (``llm``) or was
+    asked about and failed (a ``fallback`` whose note says so); none for ``classifier``
+    (a rule decided) or ``given`` (the player named the scale)."""
+    committed = [x for x in data.liquid if x["committed_at"] is not None]
+    sources = Counter(str(x["soft_source"]) for x in data.liquid)
+    soft_calls = sources["llm"] + sum(1 for x in data.liquid if x["soft_source"] == "fallback"
+                                      and str(x.get("soft_note") or "").startswith("soft model failed"))
+    analysed = sum(n for k, n in sources.items() if k != "given")
+    medium_calls = len(data.solid)
+    prompt = sum(s["prompt_tokens"] for s in data.solid)
+    completion = sum(s["completion_tokens"] for s in data.solid)
+    n = max(1, len(committed))
+    return {"calls": medium_calls, "prompt_tokens": prompt, "completion_tokens": completion,
+            "soft": {"by_source": dict(sorted(sources.items())), "model_calls": soft_calls,
+                     "model_share": round(soft_calls / analysed, 3) if analysed else None},
+            "committed_actions": len(committed),
+            "calls_per_action": round((medium_calls + soft_calls) / n, 3),
+            "medium_tokens_per_action": round((prompt + completion) / n, 1)}
 
 
 def _rounded(values: list[float]) -> dict[str, float | None]:

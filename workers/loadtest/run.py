@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import re
+import resource
 import shutil
 import signal
 import time
@@ -23,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 from rich.console import Console
 from rich.live import Live
 
@@ -72,6 +74,10 @@ class Config:
     worker_concurrency: int = 16
     lease: float = 10.0
     drop_client_every: float = 0.0
+    pacing: str = "scaled"  # realtime: time scale 1.0, every player acting every 20-40 s
+
+
+REALTIME_THINK = (20.0, 40.0)  # seconds between a player's actions at --pacing realtime
 
 
 def main(cfg: Config, console: Console) -> int:
@@ -127,10 +133,16 @@ async def run(cfg: Config, db_url: str, source: str, log_dir: Path, console: Con
             await stack.start()
         api_url = cfg.api or (stack.url if stack else "")
         think = THINK_MEDIAN_GAME_SECONDS * cfg.time_scale
-        players = [Player(api=api_url, frame_id=f.frame_id, seed=cfg.seed * 100_003 + i, think_median=think,
-                          **p) for i, (f, p) in enumerate((f, p) for f in frames for p in f.players)]
-        return await _simulate(cfg, st, stack, sampler, players, frame_ids, frames, source, log_dir,
-                               console, api_url)
+        uniform = REALTIME_THINK if cfg.pacing == "realtime" else None
+        # One HTTP client for every simulated player (a bounded pool, per-request tokens): the
+        # simulator stays one light process however many players it runs.
+        async with httpx.AsyncClient(base_url=api_url, timeout=30.0, trust_env=False,
+                                     limits=httpx.Limits(max_connections=100)) as http:
+            players = [Player(api=api_url, frame_id=f.frame_id, seed=cfg.seed * 100_003 + i, think_median=think,
+                              think_uniform=uniform, http=http, **p)
+                       for i, (f, p) in enumerate((f, p) for f in frames for p in f.players)]
+            return await _simulate(cfg, st, stack, sampler, players, frame_ids, frames, source, log_dir,
+                                   console, api_url)
     finally:
         if stack is not None:
             await stack.stop()
@@ -236,6 +248,9 @@ async def _simulate(cfg: Config, st: OpsStore, stack: stack_mod.Stack | None, sa
                                  warmup=min(WARMUP_SECONDS, cfg.duration / 4))
     details = doc.pop("details")
     doc["processes"] = sampler.report(stack)
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    doc["processes"]["simulator"] = {"cpu_s": round(own.ru_utime + own.ru_stime, 2),
+                                     "players": len(players), "max_rss_mb": round(own.ru_maxrss / 1024, 1)}
     doc = {k: doc[k] for k in ("counts", "latency_ms", "first_token_ms", "llm", "processes", "invariants")}
     doc["run"] = {
         **{k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},
@@ -246,7 +261,8 @@ async def _simulate(cfg: Config, st: OpsStore, stack: stack_mod.Stack | None, sa
         "ran_s": round(stop_at - started, 1), "drain_s": round(drained_at - stop_at, 1), "drained": drained,
         "delivered": delivered,
         "interrupted": interrupted.is_set(), "log_dir": str(log_dir),
-        "think_median_s": THINK_MEDIAN_GAME_SECONDS * cfg.time_scale,
+        "think_s": (list(REALTIME_THINK) if cfg.pacing == "realtime"
+                    else {"median": THINK_MEDIAN_GAME_SECONDS * cfg.time_scale}),
         "worker_restarts": stack.restarts if stack else {},
         "kills": [{"t": round(k.t - started, 1), "child": k.child, "pid": k.pid} for k in stack.kills]
         if stack else [],
