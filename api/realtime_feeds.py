@@ -122,7 +122,7 @@ class Feeds:
             client.role = role_now
             await self._catch_up(client)
             sender = asyncio.create_task(self._send_live(client))
-            receiver = asyncio.create_task(_until_disconnect(ws))
+            receiver = asyncio.create_task(ws_auth.drain(ws))
             done, pending = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
             for t in pending:
                 t.cancel()
@@ -293,14 +293,3 @@ class Feeds:
         return await realtime_messages.messages(self.st, frame_id, events, narrator=self.narrator,
                                                 now=self.now, conn=conn)
 
-
-async def _until_disconnect(ws: WebSocket) -> None:
-    """Drop what the client sends until it goes away; a binary, oversize or flooding client is
-    closed with the code ``api.ws_auth`` names."""
-    try:
-        await ws_auth.until_disconnect(ws)
-    except ws_auth.Refused as exc:
-        log.info("websocket closed: client broke the protocol", extra={
-            "action": "ws_refused", "code": exc.code, "reason": exc.reason})
-        with contextlib.suppress(Exception):
-            await ws.close(exc.code, exc.reason)

@@ -15,7 +15,9 @@ with 4429 (reconnect later, with ``since``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import time
 from collections.abc import Callable, MutableMapping
 from typing import Any
@@ -23,6 +25,8 @@ from typing import Any
 from fastapi import WebSocket
 
 from synthesis.errors import Unauthorized
+
+log = logging.getLogger(__name__)
 
 AUTH_SECONDS = 10.0
 MAX_MESSAGE_BYTES = 4096
@@ -105,3 +109,14 @@ async def until_disconnect(ws: WebSocket, flood: Flood | None = None) -> None:
             return
         if not flood.spend():
             raise Refused(CLOSE_FLOOD, "too many messages: the server expects none; reconnect with since")
+
+
+async def drain(ws: WebSocket) -> None:
+    """``until_disconnect``, closing a client that breaks the rules with their code."""
+    try:
+        await until_disconnect(ws)
+    except Refused as exc:
+        log.info("websocket closed: client broke the protocol", extra={
+            "action": "ws_refused", "code": exc.code, "reason": exc.reason})
+        with contextlib.suppress(Exception):
+            await ws.close(exc.code, exc.reason)

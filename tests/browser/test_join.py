@@ -141,3 +141,15 @@ def test_an_open_invite_lets_a_player_make_a_character_the_gm_approves(browser: 
     no_token_anywhere(page, token)
     assert not errors, errors
     ctx.close()
+
+
+def test_the_gm_join_link_opens_the_gm_view_without_a_token_in_the_url(browser: Browser, stack: Stack) -> None:
+    assert stack.gm_join.startswith("/join/")
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    page.goto(stack.base_url + stack.gm_join)
+    expect(page.locator("#gm-app")).to_be_visible(timeout=WAIT)
+    assert page.url == f"{stack.base_url}/gm?frame={stack.frame_id}"
+    token = stored(page)["access_token"]
+    no_token_anywhere(page, token)
+    ctx.close()
