@@ -129,7 +129,7 @@ async def test_the_llm_output_table() -> None:
         "truncated": '{"pscale": -2, "interrup',
     }
     for case_id, text in soft_replies.items():
-        a = await soft.analyse(Twice(Completion(text)), "I draw on Dax", me, cast)
+        a = await soft.analyse(Twice(Completion(text)), "I draw on Dax", me, cast, mode="model")
         assert (a.source, a.note is not None and a.note.startswith("soft model failed")) == ("fallback", True), \
             (case_id, a)
         tally.refused("soft analysis")
