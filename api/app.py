@@ -115,14 +115,17 @@ def _static(app: FastAPI, web_dir: Path) -> None:
 
 
 class RedactTokens(logging.Filter):
-    """WebSocket URLs carry ``?token=``: keep it out of the server's logs (uvicorn logs paths)."""
+    """WebSocket URLs may carry ``?token=`` and invite links ``/join/<code>``: keep both out of
+    the server's logs (uvicorn logs paths)."""
 
     PATTERN = re.compile(r"(token=)[^&\s\"']+")
+    JOIN = re.compile(r"(/join/)[A-Za-z0-9_-]+")
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if "token=" in message:
-            record.msg, record.args = self.PATTERN.sub(r"\1[redacted]", message), None
+        if "token=" in message or "/join/" in message:
+            message = self.JOIN.sub(r"\1[redacted]", self.PATTERN.sub(r"\1[redacted]", message))
+            record.msg, record.args = message, None
         return True
 
 

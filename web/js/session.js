@@ -114,7 +114,17 @@ async function post(path, body, token = null) {
  * session belongs, without the code. Returns {frame, token, role}.
  */
 export async function join(code) {
-  const s = await post('/auth/join', { code });
+  // Signed in already (this tab): join as that user, so an open invite does not make a second
+  // one; a character invite for someone else's character (409) or a stale token (401) joins
+  // without it.
+  const old = loadSession();
+  let s;
+  try {
+    s = await post('/auth/join', { code }, old ? old.access_token : null);
+  } catch (e) {
+    if (!old || (e.status !== 401 && e.status !== 409)) throw e;
+    s = await post('/auth/join', { code });
+  }
   saveSession({ access_token: s.access_token, refresh_token: s.refresh_token, frame_id: s.frame_id,
     user_id: s.user_id });
   const path = s.role === 'gm' ? '/gm' : '/';
