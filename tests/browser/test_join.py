@@ -5,6 +5,7 @@ revoked player is disconnected within a second. The old ?token= link is moved in
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any
 
@@ -153,3 +154,30 @@ def test_the_gm_join_link_opens_the_gm_view_without_a_token_in_the_url(browser: 
     token = stored(page)["access_token"]
     no_token_anywhere(page, token)
     ctx.close()
+
+
+def test_the_gm_makes_an_open_invite_and_approves_the_character_in_the_gm_view(browser: Browser,
+                                                                                  stack: Stack) -> None:
+    gm_ctx = browser.new_context()
+    gm = gm_ctx.new_page()
+    gm.goto(stack.gm_url())
+    expect(gm.locator("#gm-app")).to_be_visible(timeout=WAIT)
+    gm.click("#invite-open")
+    link = gm.locator("#invite-made input.invite-link")
+    expect(link).to_have_value(re.compile(r"/join/[A-Za-z0-9_-]{16}$"), timeout=WAIT)
+    url = link.input_value()
+    player_ctx = browser.new_context()
+    player = player_ctx.new_page()
+    player.goto(url)
+    expect(player.locator("#propose-form")).to_be_visible(timeout=WAIT)
+    player.fill("#propose-name", "Nim Osk")
+    player.fill("#propose-external", "A quiet Rodian.")
+    player.click("#propose-form button[type=submit]")
+    expect(player.locator("#propose-pending")).to_be_visible(timeout=WAIT)
+    request = gm.locator("#requests li.request", has_text="Nim Osk")
+    expect(request).to_be_visible(timeout=WAIT)
+    request.get_by_role("button", name="Approve").click()
+    expect(player.locator("#who")).to_contain_text("Nim Osk", timeout=WAIT)
+    no_token_anywhere(player, stored(player)["access_token"])
+    gm_ctx.close()
+    player_ctx.close()

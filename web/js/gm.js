@@ -10,6 +10,7 @@ import { renderCompare } from './views/compare.js';
 import { paragraphs } from './views/narratives.js';
 import { setupDirectiveDialog, showDirective } from './views/directive.js';
 import { renderMetrics } from './views/metrics.js';
+import { mountDoors } from './views/doors.js';
 
 const STATS_EVERY_MS = 3000;
 
@@ -275,6 +276,7 @@ async function run(api, frameId, token) {
   }
   stats();
   setInterval(stats, STATS_EVERY_MS);
+  mountDoors({ api, frameId, characters });
   window.medium = { rt, timers, state };
 }
 
