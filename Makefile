@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 # gets none of these extras).
 EXTRAS := dev,bench,loadtest,embedded
 
-.PHONY: demo test lint bench chromium clean narrator eval
+.PHONY: demo test lint bench chromium node clean narrator eval
 
 $(STAMP): pyproject.toml setup.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,12 @@ chromium:
 	  echo "installing Debian's chromium for the browser tests"; \
 	  (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null; }
 
+# node's test runner drives the web client's Supabase channel logic (tests/web/).
+node:
+	@command -v node >/dev/null 2>&1 || { \
+	  echo "installing Debian's nodejs for the web client's tests"; \
+	  (apt-get update -qq && apt-get install -y -qq nodejs) >/dev/null; }
+
 demo: $(STAMP)
 	$(BIN)/medium demo $(if $(LLM),--llm $(LLM))
 
@@ -32,7 +38,7 @@ narrator: $(STAMP)
 eval: $(STAMP)
 	$(BIN)/pytest -q -m realmodel tests/realmodel
 
-test: $(STAMP) chromium
+test: $(STAMP) chromium node
 	$(BIN)/pytest -q
 
 lint: $(STAMP)

@@ -21,7 +21,23 @@ from fastapi.staticfiles import StaticFiles
 from api import errors, realtime
 from api.metrics import Metrics
 from api.middleware import MAX_BODY_BYTES, BodyLimit, RateLimiter, Timing
-from api.routes import admin, affiliations, characters, frames, gm, invites, liquid, models, plumbing, reading, requests
+from api.routes import (
+    admin,
+    affiliations,
+    characters,
+    frames,
+    gm,
+    invites,
+    liquid,
+    models,
+    narration,
+    ooc,
+    pacing,
+    plumbing,
+    reading,
+    requests,
+    review,
+)
 from api.routes import auth as auth_routes
 from api.routes import realtime as realtime_routes
 from api.schemas import ERROR_RESPONSES
@@ -53,7 +69,7 @@ def create_app(settings: Settings, *, pool: Any = None, llm: Registry | None = N
         if own_pool and not settings.database_url:
             raise DatabaseUnavailable("DATABASE_URL is not set")
         the_pool = pool if pool is not None else await store.create_pool(
-            settings.database_url or "", max_size=POOL_SIZE, realtime=settings.medium_realtime)
+            settings.database_url or "", max_size=POOL_SIZE)
         registry = llm if llm is not None else Registry(settings)
         the_clock = clock if clock is not None else SystemClock()
         st = store_api.ApiStore(the_pool)
@@ -87,8 +103,8 @@ def create_app(settings: Settings, *, pool: Any = None, llm: Registry | None = N
                            allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
                            allow_headers=["Authorization", "Content-Type"])
     app.include_router(plumbing.router)
-    for module in (frames, characters, affiliations, models, liquid, reading, gm, invites, auth_routes,
-                   requests, admin):
+    for module in (frames, characters, affiliations, models, liquid, reading, gm, pacing, narration, ooc, review,
+                   invites, auth_routes, requests, admin):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(realtime_routes.router)
     _static(app, web_dir)

@@ -13,13 +13,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from api import schemas
+from api import schemas, schemas_gm
 from synthesis import store_api
-from synthesis.types import Event, Frame, LiquidEntry, OutcomeRow, Row, SolidRow, Window
+from synthesis.types import Event, Frame, LiquidEntry, OocMessage, OutcomeRow, Row, SolidRow, Window
 
 Texts = dict[str, str]  # role ("gm" / "player") -> the message text
 
-_TYPE_NAMES = {"outcome", "narrative", "timer", "liquid", "frame"}
+_TYPE_NAMES = {"outcome", "narrative", "timer", "liquid", "frame", "ooc"}
 
 
 async def messages(st: store_api.ApiStore, frame_id: UUID, events: list[Event], *, narrator: str,
@@ -65,6 +65,8 @@ def public(row: Row, now: datetime) -> Any:
         return schemas.timer_public(row, now)
     if isinstance(row, LiquidEntry):
         return schemas.liquid_public(row)
+    if isinstance(row, OocMessage):
+        return schemas_gm.ooc_public(row)
     raise TypeError(f"no serializer for {type(row).__name__}")
 
 

@@ -13,7 +13,15 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from api.schemas_ops import ConfigPublic, Directive, Health, LLMStats, Percentiles, StatsPublic
+from api.schemas_ops import (
+    ConfigPublic,
+    Directive,
+    Health,
+    LLMStats,
+    Percentiles,
+    StatsPublic,
+    SupabaseClientConfig,
+)
 from synthesis.timing import PSCALE_WINDOW_SECONDS, format_game_clock
 from synthesis.types import Character, Frame, LiquidEntry, OutcomeRow, SolidRow, Window
 
@@ -21,7 +29,8 @@ Name = Field(min_length=1, max_length=200)
 Truth = Field(default="", max_length=4000)
 Handle = Field(default=None, pattern=r"^[a-z][a-z0-9_]{0,31}$")
 MAX_WINDOW_SECONDS = 7 * 86400
-__all__ = ["ConfigPublic", "Directive", "Health", "LLMStats", "Percentiles", "StatsPublic"]  # re-exported
+__all__ = ["ConfigPublic", "Directive", "Health", "LLMStats", "Percentiles", "StatsPublic",  # re-exported
+           "SupabaseClientConfig"]
 
 
 class Input(BaseModel):
@@ -113,6 +122,8 @@ class FrameUpdate(Input):
     outcome_mode: Literal["guarded", "blind"] | None = Field(default=None, description=(
         "guarded: one call, the output guard checks the outcome; blind: the outcome is decided "
         "by a call that holds no private truth, the narrative by a second call"))
+    review: bool | None = Field(default=None, description=(
+        "hold every outcome and its narrative for the GM's approve / edit / reject"))
 
     _windows = field_validator("pscale_windows")(check_pscale_windows)
 
@@ -132,6 +143,9 @@ class FramePublic(BaseModel):
     event_seq: int = Field(description="the frame's latest realtime cursor")
     my_role: Literal["gm", "player"]
     narrator: str
+    paused: bool = Field(False, description="paused by the GM: the clock and every window are frozen")
+    review: bool = Field(False, description="outcomes wait for the GM's review")
+    paused_at: datetime | None = None
 
 
 class MemberCreate(Input):
@@ -299,7 +313,10 @@ class OutcomePublic(BaseModel):
     frame_id: UUID
     seq: int
     window_id: UUID
-    source_character_id: UUID
+    source_character_id: UUID | None
+    source: Literal["character", "gm"] = "character"
+    narration: str | None = Field(None, description="the GM's text (source gm)")
+    held: bool = Field(False, description="GM only: waiting for review (frame setting review)")
     actions_resolved: list[dict[str, Any]]
     world_facts: list[str]
     characters_involved: list[UUID]
@@ -330,6 +347,7 @@ class NarrativePublic(BaseModel):
     clock: str
     narrator: str
     model: str
+    held: bool = Field(False, description="GM only: waiting for review with its outcome")
     created_at: datetime | None
 
 
@@ -350,6 +368,7 @@ class TimerPublic(BaseModel):
     last_error: str | None
     attempts: int
     completed_at: datetime | None
+    paused: bool = Field(False, description="frozen: its frame is paused")
 
 
 # --- serializers -----------------------------------------------------------------------------
@@ -362,7 +381,8 @@ def frame_public(f: Frame, *, role: str, narrator: str) -> FramePublic:
         outcome_mode=f.outcome_mode,
         clock_seconds=f.clock_seconds,
         clock=format_game_clock(f.clock_seconds), event_seq=f.event_seq,
-        my_role="gm" if role == "gm" else "player", narrator=narrator)
+        my_role="gm" if role == "gm" else "player", narrator=narrator,
+        paused=f.paused_at is not None, paused_at=f.paused_at, review=f.review)
 
 
 def character_public(c: Character, *, affiliations: list[str], internal: str | None) -> CharacterPublic:
@@ -387,7 +407,11 @@ def narrative_public(s: SolidRow) -> NarrativePublic:
 
 
 def timer_public(w: Window, now: datetime) -> TimerPublic:
-    remaining = max(0.0, (w.due_at - now).total_seconds()) if w.status == "open" else 0.0
+    remaining = 0.0
+    if w.status == "open":  # frozen while the frame is paused (synthesis/pacing.py)
+        remaining = w.paused_remaining if w.paused_remaining is not None else max(
+            0.0, (w.due_at - now).total_seconds())
     return TimerPublic.model_validate({
         **w.model_dump(), "remaining_seconds": round(remaining, 3),
+        "paused": w.paused_remaining is not None,
         "duration_seconds": round((w.due_at - w.opened_at).total_seconds(), 3)})

@@ -36,6 +36,18 @@ class Health(BaseModel):
     database: str
 
 
+class SupabaseClientConfig(BaseModel):
+    """What a browser's supabase-js needs: the URL it connects to and the project's anon
+    (publishable) key, public by design."""
+
+    url: str
+    anon_key: str
+
+
 class ConfigPublic(BaseModel):
     narrator: str
     time_scale: float
+    # "supabase": follow the frame through Realtime Broadcast (private channels) with `supabase`;
+    # "notify": the gateway's WebSocket.
+    realtime: str = "notify"
+    supabase: SupabaseClientConfig | None = None

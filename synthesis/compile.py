@@ -167,6 +167,7 @@ def compile_directive(inp: MediumInput, *, json_mode: bool = False) -> list[Mess
         lines += ["EARLIER (summarised)", inp.history_summary, ""]
     lines += _section("RESOLVED OUTCOMES (not yet in your narrative)", [
         f"- #{o.seq} by [{o.source_handle}]: "
+        + (f"the GM narrates {quote(o.narration)}" if o.narration else "")
         + "; ".join(f"[{a['handle']}] {quote(a['action'])} -> {a['result']}" for a in o.actions)
         + (f" | facts: {'; '.join(quote(f) for f in o.world_facts)}" if o.world_facts else "")
         + (f" | interrupts: {', '.join('[' + i['target'] + '] ' + quote(i['reason']) for i in o.interrupts)}"

@@ -53,13 +53,14 @@ def outcome_view(o: OutcomeRow, chars: dict[UUID, Character]) -> OutcomeView:
             return "unknown"
 
     return OutcomeView(
-        outcome_id=o.id, seq=o.seq, source_handle=handle(o.source_character_id),
+        outcome_id=o.id, seq=o.seq,
+        source_handle="gm" if o.source == "gm" else handle(o.source_character_id),
         actions=[{"handle": handle(a.get("character_id")), "action": str(a.get("action", "")),
                   "result": str(a.get("result", ""))} for a in o.actions_resolved],
         world_facts=list(o.world_facts),
         interrupts=[{"target": handle(i.get("target_character_id")), "reason": str(i.get("reason", ""))}
                     for i in o.interrupts],
-        game_clock=o.game_clock,
+        game_clock=o.game_clock, narration=o.narration or "",
     )
 
 
@@ -67,6 +68,8 @@ def summarise(views: list[OutcomeView]) -> str:
     lines = []
     for v in views[-SUMMARY_LINES:]:
         acts = "; ".join(f"{a['handle']} {a['action']} ({a['result']})" for a in v.actions)
+        if v.narration and not acts:
+            acts = "the GM narrates: " + " ".join(v.narration.split())[:200]
         lines.append(f"#{v.seq} {acts}" if acts else f"#{v.seq} (no actions)")
     dropped = len(views) - len(lines)
     if dropped > 0:
@@ -107,7 +110,9 @@ def build_medium_input(doc: dict[str, Any], *, outcome_budget: int = OUTCOME_BUD
     # An outcome written by this character's own window was incorporated by the solid routed
     # with it (same transaction), although its seq lies past that solid's snapshot
     # (incorporated_through): re-presenting it would narrate the same action twice.
-    rows = [OutcomeRow.model_validate(o) for o in doc["outcomes"]]
+    # An outcome the GM holds for review is not committed for anyone else yet: on release it
+    # takes a new cursor, so this Medium's next gather has it (synthesis/review.py).
+    rows = [r for r in (OutcomeRow.model_validate(o) for o in doc["outcomes"]) if not r.held]
     outcomes = [outcome_view(o, chars) for o in rows if o.source_character_id != me.id]
     older, recent = (outcomes[:-outcome_budget], outcomes[-outcome_budget:]) if outcome_budget else (outcomes, [])
 

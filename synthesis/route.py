@@ -17,14 +17,21 @@ The snapshot is read under the frame row lock in the same transaction that appli
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from synthesis.jsonsafe import jsonable, shallow
+from synthesis.jsonsafe import jsonable as jsonable
+from synthesis.jsonsafe import shallow
+from synthesis.route_rows import Event as Event
+from synthesis.route_rows import LiquidMove as LiquidMove
+from synthesis.route_rows import NewWindow as NewWindow
+from synthesis.route_rows import OutcomeRow as OutcomeRow
+from synthesis.route_rows import SolidRow as SolidRow
+from synthesis.route_rows import _Events as _Events
+from synthesis.route_rows import new_id as new_id
 from synthesis.timing import PSCALE_GAME_SECONDS, clamp_pscale, perceive_seconds
 from synthesis.types import MediumOutput, Mode
 
@@ -62,6 +69,7 @@ class RouteSnapshot:
     liquid_owner: Mapping[UUID, UUID] = field(default_factory=dict)  # liquid id -> its character
     existing_outcome_id: UUID | None = None
     existing_solid_id: UUID | None = None
+    review: bool = False  # the GM holds outcomes for review (synthesis/review.py)
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> RouteSnapshot:
@@ -86,6 +94,7 @@ class RouteSnapshot:
             liquid_owner=owners,
             existing_outcome_id=_uuid(doc.get("outcome_id")),
             existing_solid_id=_uuid(doc.get("solid_id")),
+            review=bool(f.get("review")),
         )
 
     def audience(self, character_id: UUID) -> tuple[UUID, ...]:
@@ -142,75 +151,6 @@ class MediumResult:
 
 
 @dataclass(frozen=True)
-class Event:
-    type: str
-    ref_id: UUID
-    audience: tuple[UUID, ...] | None  # None: every member of the frame
-
-
-@dataclass(frozen=True)
-class NewWindow:
-    id: UUID
-    character_id: UUID
-    trigger_mode: str
-    pscale: int
-    opened_at: datetime
-    due_at: datetime
-    game_clock_at_open: int
-    interrupt_reason: str | None = None
-    interrupt_source_id: UUID | None = None
-
-
-@dataclass(frozen=True)
-class OutcomeRow:
-    id: UUID
-    window_id: UUID
-    seq_offset: int  # seq = the frame's event_seq before the plan + this
-    source_character_id: UUID
-    actions_resolved: list[dict[str, Any]]
-    world_facts: list[str]
-    characters_involved: list[UUID]
-    interrupts: list[dict[str, Any]]
-    pscale: int
-    game_clock: int
-    narrator: str
-    created_at: datetime
-    redacted: int = 0
-
-
-@dataclass(frozen=True)
-class SolidRow:
-    id: UUID
-    window_id: UUID
-    seq_offset: int
-    character_id: UUID
-    user_id: UUID | None
-    narrative: str
-    outcome_ids: list[UUID]
-    source_liquid_ids: list[UUID]
-    participant_user_ids: list[UUID]
-    trigger_mode: str
-    synthesis_pscale: int
-    incorporated_through: int
-    game_clock: int
-    directive: str
-    model: str
-    narrator: str
-    summarised: list[UUID]
-    prompt_tokens: int
-    completion_tokens: int
-    llm_ms: float
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class LiquidMove:
-    id: UUID
-    window_id: UUID
-    timer_expires_at: datetime
-
-
-@dataclass(frozen=True)
 class RoutePlan:
     window_id: UUID
     routed: bool  # False: the window was already routed or cancelled; the plan writes nothing
@@ -228,6 +168,7 @@ class RoutePlan:
     status: str = DONE
     existing_outcome_id: UUID | None = None
     existing_solid_id: UUID | None = None
+    held: bool = False  # the outcome and its solid wait for the GM's review
 
     def to_json(self) -> dict[str, Any]:
         """The plan as ``medium_apply_v2`` reads it (JSON-safe: UUIDs and datetimes as text)."""
@@ -260,20 +201,6 @@ def _str(value: UUID | None) -> str | None:
     return str(value) if value else None
 
 
-@dataclass
-class _Events:
-    items: list[Event] = field(default_factory=list)
-
-    def add(self, type_: str, ref_id: UUID, audience: Iterable[UUID] | None) -> int:
-        """Append; returns the event's 1-based position (its seq offset)."""
-        self.items.append(Event(type_, ref_id, None if audience is None else tuple(audience)))
-        return len(self.items)
-
-
-def new_id() -> UUID:
-    return uuid.uuid4()
-
-
 def game_clock_after(snapshot: RouteSnapshot) -> int:
     """Game time advances with resolved windows, never backwards (DESIGN §3)."""
     w = snapshot.window
@@ -288,7 +215,12 @@ def plan(snapshot: RouteSnapshot, result: MediumResult, now: datetime, *,
     Shared mode (a shared frame or a frame-level window): the one outcome resolves the actions
     of every character whose commit joined the window (``RouteSnapshot.coalesced``), all of
     them are involved in it and none is interrupted by it, and the one solid goes to every
-    participant. Each resolved liquid is announced to its own character's user."""
+    participant. Each resolved liquid is announced to its own character's user.
+
+    Review (``snapshot.review``): an outcome and the solid written with it are held for the GM
+    (``held``): their events reach the GM only, and what the outcome causes (interrupts,
+    perceive windows) waits for the release (``synthesis/review.py`` calls ``consequences``
+    then)."""
     w = snapshot.window
     if w.status in (DONE, CANCELLED):
         return RoutePlan(window_id=w.id, routed=False, now=now, status=w.status,
@@ -302,12 +234,13 @@ def plan(snapshot: RouteSnapshot, result: MediumResult, now: datetime, *,
     events = _Events()
     private = snapshot.audience(me)
 
+    held = snapshot.review and out.outcome is not None
     outcome = None
     if out.outcome is not None:
         o = out.outcome
         outcome_id = ids()
         outcome = OutcomeRow(
-            id=outcome_id, window_id=w.id, seq_offset=events.add("outcome", outcome_id, None),
+            id=outcome_id, window_id=w.id, seq_offset=events.add("outcome", outcome_id, () if held else None),
             source_character_id=me,
             actions_resolved=[a.model_dump(mode="json") for a in o.actions_resolved],
             world_facts=list(o.world_facts),
@@ -321,7 +254,7 @@ def plan(snapshot: RouteSnapshot, result: MediumResult, now: datetime, *,
     solid_id = ids()
     solid = SolidRow(
         id=solid_id, window_id=w.id,
-        seq_offset=events.add("narrative", solid_id, participants or private),
+        seq_offset=events.add("narrative", solid_id, () if held else (participants or private)),
         character_id=me, user_id=snapshot.users.get(me), narrative=out.narrative,
         outcome_ids=[*dict.fromkeys(out.outcomes_incorporated), *([outcome.id] if outcome else [])],
         source_liquid_ids=list(result.source_liquid_ids), participant_user_ids=participants,
@@ -336,49 +269,72 @@ def plan(snapshot: RouteSnapshot, result: MediumResult, now: datetime, *,
         events.add("liquid", liquid_id, snapshot.audience(snapshot.liquid_owner.get(liquid_id, me)))
     events.add("timer", w.id, None if w.scope == "frame" else private)  # frame-level: every member's
 
-    cancel: list[UUID] = []
-    opened: list[NewWindow] = []
-    moves: list[LiquidMove] = []
-    interrupted: list[dict[str, Any]] = []
-    perceived: list[dict[str, Any]] = []
-    if outcome is not None and out.outcome is not None:
-        targets = sorted({i.target_character_id for i in out.outcome.interrupts
-                          if i.target_character_id not in resolving and i.target_character_id in snapshot.users},
-                         key=str)
-        reasons = {i.target_character_id: i.reason for i in reversed(out.outcome.interrupts)}
-        for target in targets:
-            audience = snapshot.audience(target)
-            old = snapshot.open_windows.get(target)
-            nw = NewWindow(id=ids(), character_id=target, trigger_mode="interrupt",
-                           pscale=old.pscale if old else w.pscale, opened_at=now, due_at=now,
-                           game_clock_at_open=old.game_clock_at_open if old else clock,
-                           interrupt_reason=reasons.get(target), interrupt_source_id=me)
-            opened.append(nw)
-            if old is not None:
-                cancel.append(old.id)
-                moves += [LiquidMove(lid, nw.id, now) for lid in snapshot.committed.get(old.id, ())]
-                events.add("timer", old.id, audience)
-            events.add("timer", nw.id, audience)
-            interrupted.append({"character_id": target, "window_id": nw.id,
-                                "cancelled_window_id": old.id if old else None})
-
-        if snapshot.perceive and snapshot.mode == "personal":
-            seconds = perceive_seconds(snapshot.perceive_seconds, time_scale=time_scale)
-            for cid in sorted(set(outcome.characters_involved) - {me, *targets}, key=str):
-                if cid in snapshot.open_windows:
-                    continue  # it will narrate this outcome when its own window closes
-                pw = NewWindow(id=ids(), character_id=cid, trigger_mode="perceive", pscale=w.pscale,
-                               opened_at=now, due_at=now + timedelta(seconds=seconds),
-                               game_clock_at_open=clock)
-                opened.append(pw)
-                events.add("timer", pw.id, snapshot.audience(cid))
-                perceived.append({"character_id": cid, "window_id": pw.id})
+    effects = Consequences()
+    if outcome is not None and out.outcome is not None and not held:
+        effects = consequences(snapshot, [(i.target_character_id, i.reason) for i in out.outcome.interrupts],
+                               outcome.characters_involved, resolving, clock, now, events,
+                               time_scale=time_scale, ids=ids)
 
     new_clock = clock if clock != snapshot.clock_seconds else None
     if new_clock is not None:
         events.add("frame", snapshot.frame_id, None)
     return RoutePlan(
         window_id=w.id, routed=True, now=now, outcome=outcome, solids=(solid,),
-        resolve_liquid=tuple(resolve), cancel_windows=tuple(cancel), open_windows=tuple(opened),
-        move_liquid=tuple(moves), clock_seconds=new_clock, events=tuple(events.items),
-        interrupted=tuple(interrupted), perceive=tuple(perceived))
+        resolve_liquid=tuple(resolve), cancel_windows=tuple(effects.cancel),
+        open_windows=tuple(effects.opened), move_liquid=tuple(effects.moves), clock_seconds=new_clock,
+        events=tuple(events.items), interrupted=tuple(effects.interrupted),
+        perceive=tuple(effects.perceived), held=held)
+
+
+@dataclass
+class Consequences:
+    """What an outcome causes beyond itself: interrupted windows and their replacements, and
+    perceive windows for the idle characters it involved."""
+
+    cancel: list[UUID] = field(default_factory=list)
+    opened: list[NewWindow] = field(default_factory=list)
+    moves: list[LiquidMove] = field(default_factory=list)
+    interrupted: list[dict[str, Any]] = field(default_factory=list)
+    perceived: list[dict[str, Any]] = field(default_factory=list)
+
+
+def consequences(snapshot: RouteSnapshot, interrupts: list[tuple[UUID, str]], involved: Iterable[UUID],
+                 resolving: tuple[UUID, ...], clock: int, now: datetime, events: _Events, *,
+                 time_scale: float = 1.0, ids: Any = new_id) -> Consequences:
+    """What one outcome of ``snapshot.window``'s character causes: each interrupt target's open
+    window is cancelled and an interrupt window due now takes over its committed liquid (a
+    target with none is woken too); each idle involved character gets a perceive window
+    (personal mode, perceive on). Their timer events are appended to ``events``."""
+    w = snapshot.window
+    me = w.character_id
+    fx = Consequences()
+    targets = sorted({t for t, _ in interrupts if t not in resolving and t in snapshot.users}, key=str)
+    reasons = {t: r for t, r in reversed(interrupts)}
+    for target in targets:
+        audience = snapshot.audience(target)
+        old = snapshot.open_windows.get(target)
+        nw = NewWindow(id=ids(), character_id=target, trigger_mode="interrupt",
+                       pscale=old.pscale if old else w.pscale, opened_at=now, due_at=now,
+                       game_clock_at_open=old.game_clock_at_open if old else clock,
+                       interrupt_reason=reasons.get(target), interrupt_source_id=me)
+        fx.opened.append(nw)
+        if old is not None:
+            fx.cancel.append(old.id)
+            fx.moves += [LiquidMove(lid, nw.id, now) for lid in snapshot.committed.get(old.id, ())]
+            events.add("timer", old.id, audience)
+        events.add("timer", nw.id, audience)
+        fx.interrupted.append({"character_id": target, "window_id": nw.id,
+                               "cancelled_window_id": old.id if old else None})
+
+    if snapshot.perceive and snapshot.mode == "personal":
+        seconds = perceive_seconds(snapshot.perceive_seconds, time_scale=time_scale)
+        for cid in sorted(set(involved) - {me, *targets}, key=str):
+            if cid in snapshot.open_windows:
+                continue  # it will narrate this outcome when its own window closes
+            pw = NewWindow(id=ids(), character_id=cid, trigger_mode="perceive", pscale=w.pscale,
+                           opened_at=now, due_at=now + timedelta(seconds=seconds),
+                           game_clock_at_open=clock)
+            fx.opened.append(pw)
+            events.add("timer", pw.id, snapshot.audience(cid))
+            fx.perceived.append({"character_id": cid, "window_id": pw.id})
+    return fx

@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     medium_jwks_url: str | None = Field(default=None, alias="MEDIUM_JWKS_URL")
     supabase_url: str | None = Field(default=None, alias="SUPABASE_URL")
     medium_jwt_issuer: str | None = Field(default=None, alias="MEDIUM_JWT_ISSUER")
+    # The web client's Supabase path (GET /config): the project's anon (publishable) key, public
+    # by design, and the URL its supabase-js connects to (default SUPABASE_URL).
+    supabase_anon_key: str | None = Field(default=None, alias="SUPABASE_ANON_KEY")
+    medium_supabase_client_url: str | None = Field(default=None, alias="MEDIUM_SUPABASE_CLIENT_URL")
     medium_secret_key: SecretStr | None = Field(default=None, alias="MEDIUM_SECRET_KEY")
     # LLM: "scripted" (offline default), "openai:<model>", "anthropic:<model>".
     medium_llm: str | None = Field(default=None, alias="MEDIUM_LLM")
@@ -66,6 +70,9 @@ class Settings(BaseSettings):
     medium_llm_seed: int = Field(default=0, alias="MEDIUM_LLM_SEED")
     medium_llm_fail_rate: float = Field(default=0.0, ge=0, le=1, alias="MEDIUM_LLM_FAIL_RATE")
     medium_realtime: str = Field(default="notify", alias="MEDIUM_REALTIME")
+    # False: the API and workers never migrate at start-up (a project whose migrations the
+    # Supabase CLI or an explicit ``medium migrate`` applies).
+    medium_auto_migrate: bool = Field(default=True, alias="MEDIUM_AUTO_MIGRATE")
     medium_log_level: str = Field(default="INFO", alias="MEDIUM_LOG_LEVEL")
     medium_public_url: str | None = Field(default=None, alias="MEDIUM_PUBLIC_URL")
     medium_rate_limit: float = Field(default=5.0, gt=0, alias="MEDIUM_RATE_LIMIT")
@@ -111,8 +118,22 @@ class Settings(BaseSettings):
         return f"{self.supabase_url.rstrip('/')}/auth/v1" if self.supabase_url else None
 
     @property
+    def supabase_client_url(self) -> str | None:
+        """Where the web client's supabase-js connects: ``MEDIUM_SUPABASE_CLIENT_URL``, else
+        ``SUPABASE_URL``."""
+        url = self.medium_supabase_client_url or self.supabase_url
+        return url.rstrip("/") if url else None
+
+    @property
     def cors_origins(self) -> list[str]:
         return [o.strip() for o in self.medium_cors_origins.split(",") if o.strip()]
+
+    @field_validator("medium_realtime")
+    @classmethod
+    def _realtime_transport(cls, value: str) -> str:
+        if value not in ("notify", "supabase"):
+            raise ValueError(f"MEDIUM_REALTIME must be notify or supabase, got {value!r}")
+        return value
 
     @field_validator("medium_admin_user_ids")
     @classmethod

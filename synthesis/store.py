@@ -63,19 +63,12 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(typ, encoder=_dumps, decoder=json.loads, schema="pg_catalog")
 
 
-def server_settings_for(realtime: str) -> dict[str, str]:
-    """Per-connection settings: ``medium.realtime`` switches on Supabase Broadcast in the
-    events trigger (migration ..._supabase_broadcast)."""
-    return {"medium.realtime": realtime} if realtime == "supabase" else {}
-
-
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10,
-                      timeout: float = 10.0, realtime: str = "notify") -> asyncpg.Pool:
+                      timeout: float = 10.0) -> asyncpg.Pool:
     try:
         pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size,
                                          init=_init_connection, timeout=timeout,
-                                         command_timeout=COMMAND_TIMEOUT,
-                                         server_settings=server_settings_for(realtime))
+                                         command_timeout=COMMAND_TIMEOUT)
     except DRIVER_ERRORS as exc:
         raise errors.DatabaseUnavailable(f"cannot connect to the database: {exc}") from exc
     if pool is None:  # asyncpg returns None only with init failures it raised above
@@ -292,6 +285,20 @@ async def try_advisory_lock(conn: asyncpg.Connection, key: int) -> bool:
 async def ping(conn: asyncpg.Connection) -> None:
     """One round trip: raises ``DatabaseUnavailable`` when the connection is gone."""
     await _on(conn, "execute", "connection_ping")
+
+
+async def set_realtime(conn: asyncpg.Connection, transport: str) -> bool:
+    """Set the database's realtime switch (``notify`` or ``supabase``), which every writer's
+    events honour; False (nothing written) when the database is not migrated that far."""
+    if not await _on(conn, "fetchval", "realtime_setting_present"):
+        return False
+    await _on(conn, "execute", "set_realtime_setting", transport)
+    return True
+
+
+async def realtime(conn: asyncpg.Connection) -> str:
+    """The database's realtime switch: ``notify`` or ``supabase``."""
+    return str(await _on(conn, "fetchval", "realtime_setting"))
 
 
 async def notify(conn: asyncpg.Connection, channel: str, payload: str) -> None:

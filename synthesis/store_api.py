@@ -15,6 +15,7 @@ from uuid import UUID
 from synthesis import errors
 from synthesis.store import Connection
 from synthesis.store_auth import AuthStore
+from synthesis.store_gm import GmStore
 from synthesis.store_queries import _model
 from synthesis.types import (
     Affiliation,
@@ -22,6 +23,7 @@ from synthesis.types import (
     Frame,
     LiquidEntry,
     Membership,
+    OocMessage,
     OutcomeRow,
     Row,
     SolidRow,
@@ -38,11 +40,16 @@ def _rows(records: Sequence[Any]) -> list[dict[str, Any]]:
     return [dict(r) for r in records]
 
 
-class ApiStore(AuthStore):
-    """``Store`` (and ``AuthStore``) plus the reads and writes the HTTP API and the realtime gateway need."""
+class ApiStore(AuthStore, GmStore):
+    """``Store`` (with the GM's controls, ``GmStore``, and invites and sessions, ``AuthStore``)
+    plus the reads and writes the HTTP API and the realtime gateway need."""
 
     async def ping(self) -> None:
         await self._fetchval("api_ping")
+
+    async def realtime(self) -> str:
+        """The database's realtime switch (``notify`` or ``supabase``; migration ..._broadcast_v2)."""
+        return str(await self._fetchval("realtime_setting"))
 
     async def rate_take(self, user_id: UUID, full: float,
                         decide: Callable[[float, float], tuple[float, float]]) -> float:
@@ -109,10 +116,10 @@ class ApiStore(AuthStore):
                            mode: str | None, world: str | None, scenario: str | None,
                            pscale_windows: dict[str, float] | None, perceive: bool | None,
                            outcome_mode: str | None = None,
-                           perceive_seconds: float | None = None) -> Frame:
+                           perceive_seconds: float | None = None, review: bool | None = None) -> Frame:
         await self.frame_changed(conn, frame_id)  # first, so the row returned has its cursor
         row = await self._fetchrow("api_update_frame", frame_id, name, mode, world, scenario,
-                                  pscale_windows, perceive, outcome_mode, perceive_seconds, conn=conn)
+                                  pscale_windows, perceive, outcome_mode, perceive_seconds, review, conn=conn)
         if row is None:
             raise errors.NotFound("frame not found", field="frame_id")
         return _model(Frame, row)
@@ -323,4 +330,5 @@ _BY_IDS: dict[str, tuple[str, type[Row]]] = {
     "narrative": ("solid_by_ids", SolidRow),
     "timer": ("windows_by_ids", Window),
     "liquid": ("liquid_by_ids", LiquidEntry),
+    "ooc": ("ooc_by_ids", OocMessage),
 }

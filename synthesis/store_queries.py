@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
-from synthesis import commit, errors, route
+from synthesis import commit, errors, pacing, route
 from synthesis.types import (
     Affiliation,
     Character,
@@ -167,8 +167,12 @@ class Queries:
         async with conn.as_service():
             doc = await self._fetchval("commit_snapshot", frame_id, liquid_id, conn=conn)
             plan = commit.commit_plan(doc, now)
-            row = await self._fetchval("commit_apply", frame_id, liquid_id, plan, conn=conn)
-        return LiquidEntry.model_validate(row)
+            row = await self._fetchrow("commit_apply", frame_id, liquid_id, plan, conn=conn)
+            frozen = pacing.queued_remaining(row["paused_at"], plan.get("open_window"))
+            if frozen is not None:
+                await self._fetchval("gm_freeze_window", frame_id, UUID(plan["open_window"]["id"]), frozen,
+                                     conn=conn)
+        return LiquidEntry.model_validate(row["liquid"])
 
     async def find_liquid(self, liquid_id: UUID, *, conn: Tx | None = None
                           ) -> LiquidEntry | None:
@@ -259,6 +263,12 @@ class Queries:
             plan = decide(route.RouteSnapshot.from_doc(doc))
             if plan.routed:
                 await self._fetchval("apply", frame_id, plan.to_json(), conn=tx)
+                if plan.held and plan.outcome is not None:  # the frame holds outcomes for review
+                    await self._fetchval("review_hold", frame_id, plan.outcome.id, plan.solids[0].id, conn=tx)
+                # a synthesis in flight when the GM paused: the windows it opens wait, frozen
+                for wid, secs in pacing.opened_while_paused((doc.get("frame") or {}).get("paused_at"),
+                                                            plan.open_windows):
+                    await self._fetchval("gm_freeze_window", frame_id, wid, secs, conn=tx)
             return plan
 
     async def publish_delta(self, payload: str) -> None:

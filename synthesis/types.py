@@ -42,6 +42,8 @@ class Frame(Row):
     actors_always: bool = False
     clock_seconds: int = 0
     event_seq: int = 0
+    paused_at: datetime | None = None  # paused by the GM since then (synthesis/pacing.py)
+    review: bool = False  # outcomes wait for the GM's review (synthesis/review.py)
     created_at: datetime | None = None
 
 
@@ -107,6 +109,7 @@ class Window(Row):
     attempts: int = 0
     last_error: str | None = None
     completed_at: datetime | None = None
+    paused_remaining: float | None = None  # frozen seconds left while the frame is paused
 
 
 class LiquidEntry(Row):
@@ -136,9 +139,12 @@ class LiquidEntry(Row):
 class OutcomeRow(Row):
     id: UUID
     frame_id: UUID
-    window_id: UUID
+    window_id: UUID  # a GM narration's: its own id, never a window's
     seq: int
-    source_character_id: UUID
+    source_character_id: UUID | None  # None: the GM's narration
+    source: Literal["character", "gm"] = "character"
+    narration: str | None = None  # the GM's text (source gm)
+    held: bool = False  # waiting for the GM's review
     actions_resolved: list[dict[str, Any]] = Field(default_factory=list)
     world_facts: list[str] = Field(default_factory=list)
     characters_involved: list[UUID] = Field(default_factory=list)
@@ -173,13 +179,26 @@ class SolidRow(Row):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     llm_ms: float = 0.0
+    held: bool = False  # waiting for the GM's review, with its outcome
+    created_at: datetime | None = None
+
+
+class OocMessage(Row):
+    """Out-of-character chat: never gathered, so never in a prompt."""
+
+    id: UUID
+    frame_id: UUID
+    seq: int
+    user_id: UUID | None = None
+    role: Literal["player", "gm"]
+    text: str
     created_at: datetime | None = None
 
 
 class Event(Row):
     frame_id: UUID
     seq: int
-    type: Literal["outcome", "narrative", "timer", "liquid", "frame"]
+    type: Literal["outcome", "narrative", "timer", "liquid", "frame", "ooc"]
     ref_id: UUID
     audience: list[UUID] | None = None
 
@@ -236,11 +255,12 @@ class ActionView(BaseModel):
 class OutcomeView(BaseModel):
     outcome_id: UUID
     seq: int
-    source_handle: str
+    source_handle: str  # "gm": the GM's narration
     actions: list[dict[str, str]]  # {handle, action, result}
     world_facts: list[str]
     interrupts: list[dict[str, str]]  # {target, reason}
     game_clock: int
+    narration: str = ""  # the GM's text (an outcome with source gm)
 
 
 class PersonView(BaseModel):

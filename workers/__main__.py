@@ -1,3 +1,3 @@
-from workers.cli import app
+from workers.cli import main
 
-app(prog_name="medium")
+main()

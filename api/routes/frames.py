@@ -56,7 +56,7 @@ async def update_frame(frame_id: UUID, body: schemas.FrameUpdate, user: CurrentU
         frame = await st.update_frame(conn, frame_id, name=body.name, mode=body.mode, world=body.world,
                                       scenario=body.scenario, pscale_windows=body.pscale_windows,
                                       perceive=body.perceive, outcome_mode=body.outcome_mode,
-                                      perceive_seconds=body.perceive_seconds)
+                                      perceive_seconds=body.perceive_seconds, review=body.review)
     return schemas.frame_public(frame, role="gm", narrator=registry.label)
 
 

@@ -55,5 +55,14 @@ async def metrics(request: Request, st: StoreDep, gateway: GatewayDep, m: Metric
 
 
 @router.get("/config", response_model=schemas.ConfigPublic)
-async def config(registry: RegistryDep, settings: SettingsDep) -> schemas.ConfigPublic:
-    return schemas.ConfigPublic(narrator=registry.label, time_scale=settings.medium_time_scale)
+async def config(registry: RegistryDep, settings: SettingsDep, st: StoreDep) -> schemas.ConfigPublic:
+    """The web client's configuration. ``realtime`` is ``supabase`` (with ``supabase``: the URL
+    and anon key for supabase-js) when the database broadcasts and the API knows the project's
+    client settings (``SUPABASE_ANON_KEY`` and ``MEDIUM_SUPABASE_CLIENT_URL`` or
+    ``SUPABASE_URL``); else ``notify``, the gateway."""
+    url, key = settings.supabase_client_url, settings.supabase_anon_key
+    supabase = None
+    if url and key and await st.realtime() == "supabase":
+        supabase = schemas.SupabaseClientConfig(url=url, anon_key=key)
+    return schemas.ConfigPublic(narrator=registry.label, time_scale=settings.medium_time_scale,
+                                realtime="supabase" if supabase else "notify", supabase=supabase)

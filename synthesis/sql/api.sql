@@ -28,7 +28,7 @@ UPDATE public.frames
    SET name = coalesce($2, name), mode = coalesce($3, mode), world = coalesce($4, world),
        scenario = coalesce($5, scenario), pscale_windows = coalesce($6, pscale_windows),
        perceive = coalesce($7, perceive), outcome_mode = coalesce($8, outcome_mode),
-       perceive_seconds = coalesce($9, perceive_seconds)
+       perceive_seconds = coalesce($9, perceive_seconds), review = coalesce($10, review)
  WHERE id = $1
 RETURNING *;
 

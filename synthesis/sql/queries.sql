@@ -96,7 +96,10 @@ SELECT * FROM public.liquid WHERE frame_id = $1 AND character_id = $2 AND client
 SELECT public.medium_commit_snapshot_v2($1, $2) AS doc;
 
 -- name: commit_apply
-SELECT public.medium_commit_v2($1, $2, $3) AS liquid;
+-- Also the frame's pause state (read under the same frame lock): a window a commit opens in a
+-- paused frame is frozen with its whole time (synthesis/pacing.py queued_remaining).
+SELECT public.medium_commit_v2($1, $2, $3) AS liquid,
+       (SELECT paused_at FROM public.frames WHERE id = $1) AS paused_at;
 
 -- name: find_liquid
 SELECT * FROM public.liquid WHERE id = $1;
@@ -108,11 +111,13 @@ SELECT * FROM public.liquid WHERE id = $1;
 -- flight per character (also backed by windows_one_claimed). A frame-level window (shared
 -- mode) is skipped while the frame has a claimed one: one shared Medium in flight per frame,
 -- so each reads the shared narrative before it. A session has ended when nobody holds its
--- advisory lock (1835361385, claim_session) in this database.
+-- advisory lock (1835361385, claim_session) in this database. Nothing is claimed in a frame
+-- the GM has paused (frames.paused_at; synthesis/pacing.py): its windows wait for the resume.
 WITH due AS (
   SELECT w.frame_id, w.id
   FROM public.windows w
-  WHERE ((w.status = 'open' AND w.due_at <= $1
+  WHERE NOT EXISTS (SELECT 1 FROM public.frames f WHERE f.id = w.frame_id AND f.paused_at IS NOT NULL)
+    AND ((w.status = 'open' AND w.due_at <= $1
           AND NOT EXISTS (SELECT 1 FROM public.windows c
                           WHERE c.frame_id = w.frame_id AND c.status = 'claimed'
                             AND (c.character_id = w.character_id
@@ -136,7 +141,8 @@ UPDATE public.windows w
 RETURNING w.*;
 
 -- name: next_due
--- The soonest moment anything becomes claimable: an open window's due_at or a lease expiry.
+-- The soonest moment anything becomes claimable: an open window's due_at or a lease expiry
+-- (never in a paused frame).
 -- An open window whose character has a claimed one, or a frame-level window while its frame has
 -- a claimed one, is not claimable (claim_due_windows skips it); the worker that finishes the claimed one wakes itself and claims it. Counting it here
 -- made every worker busy-loop (claim, next_due, no sleep) while any such window was due.
@@ -145,11 +151,13 @@ SELECT least(
   -- min() with the anti-join would visit every open window on every pass.
   (SELECT w.due_at FROM public.windows w
    WHERE w.status = 'open'
+     AND NOT EXISTS (SELECT 1 FROM public.frames f WHERE f.id = w.frame_id AND f.paused_at IS NOT NULL)
      AND NOT EXISTS (SELECT 1 FROM public.windows c WHERE c.frame_id = w.frame_id AND c.status = 'claimed'
                        AND (c.character_id = w.character_id
                             OR (w.scope = 'frame' AND c.scope = 'frame')))
    ORDER BY w.due_at LIMIT 1),
-  (SELECT min(lease_expires_at) FROM public.windows WHERE status = 'claimed')
+  (SELECT min(w.lease_expires_at) FROM public.windows w WHERE w.status = 'claimed'
+     AND NOT EXISTS (SELECT 1 FROM public.frames f WHERE f.id = w.frame_id AND f.paused_at IS NOT NULL))
 ) AS next_due;
 
 -- name: heartbeat
@@ -256,7 +264,7 @@ SELECT * FROM public.solid WHERE frame_id = $1 AND id = ANY($2::uuid[]) ORDER BY
 SELECT id, frame_id, window_id, seq, character_id, user_id, narrative, outcome_ids,
        source_liquid_ids, participant_user_ids, trigger_mode, synthesis_pscale, face,
        incorporated_through, game_clock, model, narrator, summarised, prompt_tokens,
-       completion_tokens, llm_ms, created_at
+       completion_tokens, llm_ms, held, created_at
 FROM public.solid WHERE frame_id = $1 AND id = ANY($2::uuid[]) ORDER BY seq;
 
 -- name: windows_by_ids
@@ -276,7 +284,7 @@ SELECT * FROM public.solid WHERE frame_id = $1 AND seq > $2 ORDER BY seq LIMIT $
 SELECT id, frame_id, window_id, seq, character_id, user_id, narrative, outcome_ids,
        source_liquid_ids, participant_user_ids, trigger_mode, synthesis_pscale, face,
        incorporated_through, game_clock, model, narrator, summarised, prompt_tokens,
-       completion_tokens, llm_ms, created_at
+       completion_tokens, llm_ms, held, created_at
 FROM public.solid WHERE frame_id = $1 AND seq > $2 ORDER BY seq LIMIT $3;
 
 -- name: character_solid
@@ -309,7 +317,7 @@ SELECT c.frame_id, c.id, c.idle_seconds, c.created_at, f.actor_budget_per_hour,
          WHERE l.frame_id = c.frame_id AND l.user_id IS NULL AND l.submitted_at > $2) AS recent_actions
 FROM public.characters c
 JOIN public.frames f ON f.id = c.frame_id
-WHERE c.user_id IS NULL
+WHERE c.user_id IS NULL AND f.paused_at IS NULL
   AND (f.actors_always OR EXISTS (
         SELECT 1 FROM public.presence p
         WHERE p.frame_id = f.id AND p.connections > 0 AND p.last_seen > $3))

@@ -11,3 +11,16 @@ SELECT pg_try_advisory_lock($1);
 
 -- name: connection_ping
 SELECT 1;
+
+-- name: realtime_setting_present
+SELECT to_regclass('medium_private.settings') IS NOT NULL;
+
+-- name: set_realtime_setting
+-- The database's realtime switch ('notify' or 'supabase'), which the events trigger reads
+-- (migration ..._broadcast_v2): every writer honours it, whatever its own settings.
+INSERT INTO medium_private.settings (name, value) VALUES ('realtime', $1)
+ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, updated_at = now()
+WHERE medium_private.settings.value IS DISTINCT FROM EXCLUDED.value;
+
+-- name: realtime_setting
+SELECT coalesce((SELECT value FROM medium_private.settings WHERE name = 'realtime'), 'notify');

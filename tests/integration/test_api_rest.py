@@ -353,7 +353,8 @@ async def test_plumbing_models_and_static(db_url: str, tmp_path: Path) -> None:
                            MEDIUM_ADMIN_USER_IDS=str(user)) as api:
         c = api.client
         assert (await c.get("/health")).json() == {"status": "ok", "database": "ok"}
-        assert (await c.get("/config")).json() == {"narrator": "scripted narrator (offline)", "time_scale": 0.5}
+        assert (await c.get("/config")).json() == {"narrator": "scripted narrator (offline)", "time_scale": 0.5,
+                                                   "realtime": "notify", "supabase": None}
         r = await c.post("/models", json={"name": "gpt", "provider": "openai", "model": "gpt-4o-mini",
                                           "api_key": "sk-proj-abcdefghijklmnop1234"}, headers=bearer(user))
         assert r.status_code == 201

@@ -20,7 +20,7 @@ async def test_apply_to_empty_then_reapply_is_noop(empty_db_url: str) -> None:
     assert await migrations.apply(empty_db_url) == []
     conn = await store.connect(empty_db_url)
     try:
-        n = await conn.fetchval("SELECT count(*) FROM public.medium_migrations")
+        n = await conn.fetchval("SELECT count(*) FROM medium_private.medium_migrations")
     finally:
         await conn.close()
     assert n == len(first)
@@ -93,7 +93,7 @@ async def test_failed_migration_names_file_and_writes_nothing(empty_db_url: str,
     try:
         assert await conn.fetchval("SELECT to_regclass('public.bad_one')") is None
         assert await conn.fetchval("SELECT to_regclass('public.good_one')") is not None
-        names = [r["name"] for r in await conn.fetch("SELECT name FROM public.medium_migrations")]
+        names = [r["name"] for r in await conn.fetch("SELECT name FROM medium_private.medium_migrations")]
     finally:
         await conn.close()
     assert names == ["20260101000000_good.sql"]

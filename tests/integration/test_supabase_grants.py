@@ -154,7 +154,8 @@ async def test_anon_is_denied_every_play_table_and_rpc(supabase_st: store.Store,
             "SELECT c.oid::regclass::text AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             f"WHERE {OURS} AND c.relkind IN ('r', 'p', 'v', 'm')")]
         fns = await conn.fetch(FUNCTIONS)
-    assert {"frames", "characters", "liquid", "solid", "events", "rate_buckets", "medium_migrations"} <= set(tables)
+    assert {"frames", "characters", "liquid", "solid", "events", "rate_buckets",
+            "medium_private.medium_migrations"} <= set(tables)
     async with as_role(supabase_st, "anon") as conn:
         for t in tables:
             assert await denied(conn, f"SELECT 1 FROM {t} LIMIT 1"), t

@@ -55,15 +55,21 @@ async def test_the_whole_history_applies_as_a_non_superuser_twice(supabase_empty
                                    "table_schema = 'auth' AND table_name = 'users' "
                                    "AND column_name = 'is_sso_user'") == 1
         assert await conn.fetchval("SELECT count(*) FROM pg_policy "
-                                   "WHERE polrelid = 'realtime.messages'::regclass") == 2
+                                   "WHERE polrelid = 'realtime.messages'::regclass") == 3
     finally:
         await conn.close()
 
 
 async def test_workers_synthesize_and_broadcast_through_realtime_send(supabase_url: str) -> None:
     """The service path (the migrating role, as the API and workers connect) plays a window
-    end to end; with realtime=supabase the events go out through the platform's realtime.send."""
-    pool = await store.create_pool(supabase_url, max_size=4, realtime="supabase")
+    end to end; with the database's realtime switch at supabase the events go out through the
+    platform's realtime.send."""
+    conn = await store.connect(supabase_url)
+    try:
+        assert await store.set_realtime(conn, "supabase")
+    finally:
+        await conn.close()
+    pool = await store.create_pool(supabase_url, max_size=4)
     st = store.Store(pool)
     try:
         cast = await make_frame(st, three_players())
@@ -78,6 +84,7 @@ async def test_workers_synthesize_and_broadcast_through_realtime_send(supabase_u
     finally:
         await pool.close()
     assert f"frame:{cast.frame_id}" in topics
+    assert f"frame:{cast.frame_id}:gm" in topics
     assert f"user:{cast.users['Alda']}" in topics
 
 

@@ -186,6 +186,15 @@ export class Api {
   timers(id) { return this.get(`/frames/${id}/timers`); }
   stats(id) { return this.get(`/frames/${id}/stats`); }
   retry(id, wid) { return this.post(`/frames/${id}/windows/${wid}/retry`); }
+  // GM authority (issue 15)
+  pause(id) { return this.post(`/frames/${id}/pause`); }
+  resume(id) { return this.post(`/frames/${id}/resume`); }
+  resolve(wid) { return this.post(`/windows/${wid}/resolve`); }
+  extend(wid, seconds) { return this.post(`/windows/${wid}/extend`, { seconds }); }
+  ready(id, characterId) { return this.post(`/frames/${id}/ready`, characterId ? { character_id: characterId } : {}); }
+  narrate(id, body) { return this.post(`/frames/${id}/narrate`, body); }
+  ooc(id, since = 0) { return this.get(`/frames/${id}/ooc?since=${since}&limit=1000`); }
+  postOoc(id, text) { return this.post(`/frames/${id}/ooc`, { text }); }
 }
 
 /** The `sub` claim of a JWT (the user id), without verifying it (the server does that). */

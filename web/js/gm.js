@@ -1,6 +1,6 @@
 // GM view: /gm?frame=…&token=…
 import { Api, ApiError } from './api.js';
-import { Realtime } from './realtime.js';
+import { openRealtime } from './transport.js';
 import { fromLocation, parseSignIn, remember, refreshSession } from './session.js';
 import { h, $, replace, atBottom, scrollToBottom, narratorBadge, timeOfDay } from './views/dom.js';
 import { renderHealth } from './views/health.js';
@@ -11,6 +11,7 @@ import { paragraphs } from './views/narratives.js';
 import { setupDirectiveDialog, showDirective } from './views/directive.js';
 import { renderMetrics } from './views/metrics.js';
 import { mountDoors } from './views/doors.js';
+import { setupGmTools } from './views/gmtools.js';
 
 const STATS_EVERY_MS = 3000;
 
@@ -81,7 +82,10 @@ async function run(api, frameId, token) {
   renderFrame(frame);
   setupDirectiveDialog();
 
-  const timers = new TimerBoard($('#timers'), { names, order: characters.map((c) => c.id) });
+  const tools = setupGmTools({ api, frameId, frame, characters, onOutcome: (o) => { state.outcomes.set(o.id, o); redraw(); } });
+  const timers = new TimerBoard($('#timers'), {
+    names, order: characters.map((c) => c.id), controls: (t) => tools.windowControls(t, (row) => timers.upsert(row)),
+  });
   renderCharacters(characters, (c) => showDirective(`Next directive for ${c.name} (preview)`,
     () => api.characterDirective(frameId, c.id)));
 
@@ -206,13 +210,17 @@ async function run(api, frameId, token) {
   const [outcomes, solid, timerRows] = await Promise.all([
     api.outcomes(frameId), api.solid(frameId), api.timers(frameId),
   ]);
-  for (const o of outcomes) state.outcomes.set(o.id, o);
+  for (const o of outcomes) {
+    state.outcomes.set(o.id, o);
+    tools.queue.outcome(o);
+  }
   for (const n of solid) state.narratives.set(n.id, n);
   for (const t of timerRows) timers.upsert(t);
   selectLatest();
   drawTimeline(true);
   drawCompare();
   drawFailed();
+  await tools.chat.load();
 
   // Narratives as their Medium writes them (narrative_delta), one preview per window, until the
   // final narrative of that window arrives.
@@ -238,14 +246,15 @@ async function run(api, frameId, token) {
     if (live.delete(n.window_id)) drawLive();
   }
 
-  const rt = new Realtime({
-    frameId, token, since,
+  const rt = await openRealtime(api, {
+    frameId, token, since, gm: true,
     onStatus: (status, detail) => renderHealth($('#connection'), status, detail),
     onMessage: ({ type, data }) => {
       if (type === 'outcome') {
         state.outcomes.set(data.id, data);
         redraw();
         // The redaction count is GM-only and not in the broadcast row: read it over REST.
+        tools.queue.outcome(data);
         api.outcomes(frameId, Number(data.seq) - 1, 1).then((rows) => {
           for (const o of rows) if (o.id === data.id) state.outcomes.set(o.id, o);
           redraw();
@@ -262,6 +271,9 @@ async function run(api, frameId, token) {
         drawFailed();
       } else if (type === 'frame') {
         renderFrame(data);
+        tools.frame(data);
+      } else if (type === 'ooc') {
+        tools.chat.add(data);
       }
     },
   });

@@ -1,7 +1,7 @@
 // Player page: /?frame=… with the session in sessionStorage (session.js), /join/<code> (an
 // invite: exchanged for a session), the old /?frame=…&token=… link, or a sign-in form.
 import { Api, ApiError, tokenSubject } from './api.js';
-import { Realtime } from './realtime.js';
+import { openRealtime } from './transport.js';
 import { parseSignIn, fromLocation, remember, join, joinCode, refreshSession, currentToken } from './session.js';
 import { h, $, replace, debounce, narratorBadge } from './views/dom.js';
 import { renderHealth } from './views/health.js';
@@ -11,6 +11,8 @@ import { renderCard } from './views/card.js';
 import { renderIntent } from './views/intent.js';
 import { ActionBox } from './views/action.js';
 import { showProposal } from './views/propose.js';
+import { OocChat } from './views/ooc.js';
+import { renderPauseBanner } from './views/pacing.js';
 
 const INTENT_POLL_MS = 4000;
 
@@ -140,6 +142,7 @@ async function play(api, frameId, token) {
   const wanted = new URLSearchParams(window.location.search).get('character');
   const character = mine.find((c) => c.id === wanted) || mine[0];
   const names = new Map(characters.map((c) => [c.id, c.name]));
+  const playerNames = new Map(characters.filter((c) => c.user_id).map((c) => [c.user_id, c.name]));
 
   $('#signin').hidden = true;
   $('#app').hidden = false;
@@ -171,6 +174,25 @@ async function play(api, frameId, token) {
     }
   }, 120);
 
+  const chat = new OocChat($('#ooc'), {
+    api, frameId, me, names: (m) => (m.role === 'gm' ? 'GM' : (playerNames.get(m.user_id) || 'a player')),
+  });
+  const readyError = $('#ready-error');
+  $('#ready').addEventListener('click', async (e) => {
+    const btn = e.currentTarget;
+    readyError.hidden = true;
+    btn.disabled = true;
+    try {
+      timers.upsert(await api.ready(frameId, character.id));
+    } catch (err) {
+      readyError.textContent = err.status === 409 ? 'You have no open window to close. Commit an action first.'
+        : (err.plain || String(err));
+      readyError.hidden = false;
+    } finally {
+      btn.disabled = false;
+    }
+  });
+
   const [knowledge, solid, timerRows, liquid] = await Promise.all([
     api.knowledge(frameId, character.id),
     api.solid(frameId),
@@ -185,9 +207,10 @@ async function play(api, frameId, token) {
   if (draft) action.restore(draft);
   refreshIntent();
   setInterval(refreshIntent, INTENT_POLL_MS);
+  await chat.load();
 
   let wasConnected = false;
-  const rt = new Realtime({
+  const rt = await openRealtime(api, {
     frameId, token: () => currentToken() || token, since, refresh: refreshSession,
     onStatus: (status, detail) => {
       renderHealth($('#connection'), status, detail);
@@ -212,11 +235,13 @@ async function play(api, frameId, token) {
         refreshIntent();
       } else if (type === 'frame') {
         renderFrame(data);
+      } else if (type === 'ooc') {
+        chat.add(data);
       }
     },
   });
   rt.start();
-  window.medium = { rt, story, timers, action }; // handy in the console
+  window.medium = { rt, story, timers, action, chat }; // handy in the console
   $('#action-text').focus();
 }
 
@@ -227,6 +252,7 @@ function renderFrame(frame) {
   clock.title = 'In-game time';
   const n = $('#narrator');
   replace(n, frame.narrator ? narratorBadge(frame.narrator) : null);
+  renderPauseBanner($('#pause-banner'), frame);
 }
 
 function renderWho(mine, character) {

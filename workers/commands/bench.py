@@ -72,13 +72,7 @@ def bench_throughput(
     if bad or not names:
         raise typer.BadParameter(f"unknown narrator {', '.join(bad) or '(none)'}; use "
                                  f"{' or '.join(throughput.NARRATORS)}", param_hint="--narrator")
-    try:
-        counts = tuple(int(x) for x in processes.split(","))
-    except ValueError:
-        raise typer.BadParameter(f"{processes!r} is not a comma-separated list of integers",
-                                 param_hint="--processes") from None
-    if not counts or min(counts) < 1:
-        raise typer.BadParameter("process counts must be at least 1", param_hint="--processes")
+    counts = _counts(processes, "--processes")
     settings = Settings()
     with _bench_dsn(settings, database_url) as url:
         doc = run(throughput.run(url, n=windows, narrators=names, worker_counts=counts,
@@ -99,19 +93,24 @@ def bench_fanout(
     in one frame, and clients spread over many frames (clients in their own processes)."""
     from benchmarks import fanout
 
-    try:
-        counts = tuple(int(x) for x in clients.split(","))
-    except ValueError:
-        raise typer.BadParameter(f"{clients!r} is not a comma-separated list of integers",
-                                 param_hint="--clients") from None
-    if not counts or min(counts) < 1:
-        raise typer.BadParameter("client counts must be at least 1", param_hint="--clients")
+    counts = _counts(clients, "--clients")
     settings = Settings()
     with _bench_dsn(settings, database_url) as url:
         doc = run(fanout.run(url, counts, samples=samples,
                              spread=(spread_frames, spread_clients) if spread_frames else None,
                              progress=lambda m: console.print(m)))
     sys.stdout.write(json.dumps(doc, indent=None if as_json else 2) + "\n")
+
+
+def _counts(text: str, flag: str) -> tuple[int, ...]:
+    """A comma-separated list of positive integers, or a usage error naming ``flag``."""
+    try:
+        counts = tuple(int(x) for x in text.split(","))
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a comma-separated list of integers", param_hint=flag) from None
+    if not counts or min(counts) < 1:
+        raise typer.BadParameter("each count must be at least 1", param_hint=flag)
+    return counts
 
 
 def _print_timer_table(doc: dict[str, Any]) -> None:

@@ -41,7 +41,23 @@ def run(coro: Any) -> Any:
         fail(exc)
 
 
-async def prepare_database(url: str) -> list[str]:
-    """Create the database if needed and apply pending migrations."""
+async def prepare_database(url: str, settings: Settings | None = None, *,
+                           always_migrate: bool = False) -> list[str]:
+    """Create the database if needed and apply pending migrations, unless ``settings`` (a
+    serving process's) has ``MEDIUM_AUTO_MIGRATE=false`` (``always_migrate``: ``medium
+    migrate``). Then, when ``MEDIUM_REALTIME`` is set, record it as the database's realtime
+    switch, which every writer honours (migration ..._broadcast_v2)."""
     await store.ensure_database(url)
-    return await migrations.apply(url)
+    applied: list[str] = []
+    if always_migrate or settings is None or settings.medium_auto_migrate:
+        applied = await migrations.apply(url)
+    else:
+        console.print("MEDIUM_AUTO_MIGRATE=false: not migrating (run `medium migrate` or the Supabase CLI)")
+    if settings is not None and "medium_realtime" in settings.model_fields_set:
+        conn = await store.connect(url, application_name="medium prepare")
+        try:
+            if not await store.set_realtime(conn, settings.medium_realtime):
+                console.print("MEDIUM_REALTIME not recorded: the database is not migrated yet")
+        finally:
+            await conn.close()
+    return applied

@@ -30,7 +30,7 @@ def player_link(base: str, frame_id: Any, token: str, gm: bool = False) -> str:
 async def load_scenario(url: str, path: Path, settings: Settings, *, actors_always: bool = False
                         ) -> dict[str, Any]:
     sc = scenario.load_scenario_file(path)  # validate before touching the database
-    await prepare_database(url)
+    await prepare_database(url, settings)
     pool = await store.create_pool(url, max_size=2)
     try:
         st = store_auth.AuthStore(pool)

@@ -1,5 +1,6 @@
 """Commands that run the service: ``migrate``, ``api``, ``worker`` and ``up`` (the API plus
-supervised workers). Each applies pending migrations before serving."""
+supervised workers). Each applies pending migrations before serving, unless
+``MEDIUM_AUTO_MIGRATE=false``; ``migrate`` always does."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ def migrate(database_url: DatabaseOpt = None) -> None:
     """Apply pending migrations from supabase/migrations/ (idempotent)."""
     settings = Settings()
     with runtime.database_url(settings, database_url) as db:
-        applied = run(prepare_database(db.url))
+        applied = run(prepare_database(db.url, settings, always_migrate=True))
     if applied:
         for name in applied:
             console.print(f"applied {name}")
@@ -34,9 +35,8 @@ async def _serve_worker(url: str, settings: Settings, *, concurrency: int, burst
     from synthesis.llm.registry import Registry
     from workers.worker import Worker
 
-    await prepare_database(url)
-    pool = await store.create_pool(url, min_size=2, max_size=max(4, concurrency // 2 + 2),
-                                   realtime=settings.medium_realtime)
+    await prepare_database(url, settings)
+    pool = await store.create_pool(url, min_size=2, max_size=max(4, concurrency // 2 + 2))
     registry = Registry(settings)
     st = store.Store(pool)
     w = Worker(st, registry, dsn=url, worker_id=worker_id, concurrency=concurrency,
@@ -112,7 +112,7 @@ def up(
     refuse_public_dev_secret(settings, host)
     runtime.setup_logging(settings.medium_log_level)
     with runtime.database_url(settings, database_url) as db:
-        run(prepare_database(db.url))
+        run(prepare_database(db.url, settings))
         children = [Child("api", medium_argv("api", "--host", host, "--port", str(port),
                                              "--database-url", db.url))]
         children += [Child(f"worker-{i + 1}", medium_argv(
@@ -129,7 +129,8 @@ def api_command(
     port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Serve the HTTP API and the realtime gateway (migrations are applied first)."""
+    """Serve the HTTP API and the realtime gateway (migrations are applied first, unless
+    MEDIUM_AUTO_MIGRATE=false)."""
     import uvicorn
 
     from api.app import create_app, redact_tokens_in_server_logs
@@ -139,7 +140,7 @@ def api_command(
     runtime.setup_logging(settings.medium_log_level)
     redact_tokens_in_server_logs()
     with runtime.database_url(settings, database_url) as db:
-        run(prepare_database(db.url))
+        run(prepare_database(db.url, settings))
         application = create_app(settings.model_copy(update={"database_url": db.url}))
         console.print(f"medium api on http://{host}:{port} (docs at /docs), database {db.source}")
         uvicorn.run(application, host=host, port=port, ws="websockets-sansio", ws_ping_interval=20.0,

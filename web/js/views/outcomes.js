@@ -25,7 +25,8 @@ export function interruptArrow(sourceName, targetName, rawReason) {
  */
 export function renderOutcome(o, names, { selected = false, count = 0, onSelect }) {
   const name = (id) => names.get(id) || 'unknown';
-  const src = name(o.source_character_id);
+  const gm = o.source === 'gm';
+  const src = gm ? 'GM' : name(o.source_character_id);
   const actions = o.actions_resolved || [];
   const facts = o.world_facts || [];
   const interrupts = o.interrupts || [];
@@ -34,14 +35,18 @@ export function renderOutcome(o, names, { selected = false, count = 0, onSelect 
   },
   h('header.outcome-head',
     h('span.seq', `#${o.seq}`),
-    h('span.outcome-title', h('strong', src), '’s window'),
+    gm ? h('span.outcome-title', h('strong', 'GM narration')) : h('span.outcome-title', h('strong', src), '’s window'),
     o.clock ? h('time.clock', { title: 'In-game time' }, o.clock) : null,
     o.pscale !== undefined && o.pscale !== null ? h('span.muted.pscale', `scale ${pscaleText(o.pscale)}`) : null,
     narratorBadge(o.narrator),
+    o.held ? h('span.badge.held', { title: 'Waiting for your review: nobody else sees it yet' }, 'held') : null,
     o.redacted ? h('span.badge.redacted', {
       title: 'Shared texts the output guard dropped: they still carried a secret after the repair call',
     }, `${o.redacted} redacted`) : null),
-  actions.length ? h('ol.actions', actions.map((a) => h('li.action', { dataset: { result: a.result, character: a.character_id } },
+  gm && o.narration ? h('p.narration', o.narration) : null,
+  gm && (o.characters_involved || []).length
+    ? h('p.muted.involved', 'Involved: ', o.characters_involved.map(name).join(', ')) : null,
+  gm ? null : actions.length ? h('ol.actions', actions.map((a) => h('li.action', { dataset: { result: a.result, character: a.character_id } },
     h('span.result', { class: `result-${a.result}` }, RESULT_LABEL[a.result] || a.result),
     h('strong.actor', name(a.character_id)),
     h('span.action-text', a.action)))) : h('p.muted', 'No actions resolved.'),

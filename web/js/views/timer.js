@@ -23,12 +23,13 @@ export class TimerBoard {
    * @param {{names: Map<string,string>, only?: string|null, mine?: boolean}} opts
    *   only: show just this character (the player page); mine: word labels for "you".
    */
-  constructor(root, { names, only = null, mine = false, order = null }) {
+  constructor(root, { names, only = null, mine = false, order = null, controls = null }) {
     this.root = root;
     this.names = names;
     this.only = only;
     this.mine = mine;
     this.order = order; // array of character ids (GM: show every character)
+    this.controls = controls; // (timer) => buttons for its row (GM: resolve, extend)
     this.windows = new Map();
     this.rows = new Map();
     this.tick = this.tick.bind(this);
@@ -42,7 +43,7 @@ export class TimerBoard {
     const prev = this.windows.get(t.id);
     // A provisional (from the commit response) row never overrides a real one.
     if (prev && !prev.provisional && t.provisional) return;
-    if (t.status === 'open' && typeof t.remaining_seconds === 'number' && t.due_at && !t.provisional) {
+    if (t.status === 'open' && !t.paused && typeof t.remaining_seconds === 'number' && t.due_at && !t.provisional) {
       const offset = ms(t.due_at) - t.remaining_seconds * 1000 - Date.now();
       if (Number.isFinite(offset)) serverOffsetMs = offset;
     }
@@ -114,9 +115,10 @@ export class TimerBoard {
     const name = h('span.timer-name');
     const label = h('span.timer-label');
     const note = h('p.timer-note');
+    const actions = h('div.timer-actions');
     const el = h('div.timer', { dataset: { character: cid, state: 'idle' } },
-      h('div.timer-head', name, label), bar, note);
-    return { el, bar, fill, name, label, note, t: null, cut: null };
+      h('div.timer-head', name, label), bar, note, actions);
+    return { el, bar, fill, name, label, note, actions, actionsKey: '', t: null, cut: null };
   }
 
   fill(row, cid) {
@@ -151,6 +153,13 @@ export class TimerBoard {
     }
     row.note.textContent = note;
     row.note.hidden = !note;
+    if (this.controls) {
+      const key = t ? `${t.id}:${t.status}` : '';
+      if (key !== row.actionsKey) {
+        row.actionsKey = key;
+        replace(row.actions, this.controls(t));
+      }
+    }
   }
 
   tick() {
@@ -163,7 +172,12 @@ export class TimerBoard {
       let cutFrac = null;
       const total = t ? durationOf(t) : 0;
       if (t) {
-        if (t.status === 'open' && t.trigger_mode !== 'interrupt') {
+        if (t.status === 'open' && t.paused) { // the frame is paused: frozen, not counting down
+          const left = Math.max(0, Number(t.remaining_seconds) || 0);
+          frac = total ? left / total : 0;
+          state = 'paused';
+          label = `Paused — ${formatSeconds(left)} left`;
+        } else if (t.status === 'open' && t.trigger_mode !== 'interrupt') {
           const left = Math.max(0, (ms(t.due_at) - now) / 1000);
           frac = total ? left / total : 0;
           if (left > 0) {
