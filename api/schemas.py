@@ -11,8 +11,9 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
+from api.schemas_input import Input
 from api.schemas_ops import (
     ConfigPublic,
     Directive,
@@ -29,32 +30,8 @@ Name = Field(min_length=1, max_length=200)
 Truth = Field(default="", max_length=4000)
 Handle = Field(default=None, pattern=r"^[a-z][a-z0-9_]{0,31}$")
 MAX_WINDOW_SECONDS = 7 * 86400
-__all__ = ["ConfigPublic", "Directive", "Health", "LLMStats", "Percentiles", "StatsPublic",  # re-exported
+__all__ = ["ConfigPublic", "Directive", "Health", "Input", "LLMStats", "Percentiles", "StatsPublic",  # re-exported
            "SupabaseClientConfig"]
-
-
-class Input(BaseModel):
-    """Request bodies: unknown fields are an error that names them; no text may hold a NUL
-    (Postgres text cannot store one)."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _no_nul(cls, value: Any) -> Any:
-        if _has_nul(value):
-            raise ValueError("text must not contain NUL (\\u0000) characters")
-        return value
-
-
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return any(_has_nul(v) for v in value)
-    return False
 
 
 def check_pscale_windows(value: dict[str, float] | None) -> dict[str, float] | None:
