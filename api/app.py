@@ -22,12 +22,14 @@ from api import errors, realtime
 from api.metrics import Metrics
 from api.middleware import MAX_BODY_BYTES, BodyLimit, RateLimiter, Timing
 from api.routes import (
+    admin,
     affiliations,
     cards,
     characters,
     epistemic,
     frames,
     gm,
+    invites,
     liquid,
     lore,
     memory,
@@ -37,10 +39,12 @@ from api.routes import (
     pacing,
     plumbing,
     reading,
+    requests,
     review,
     rules,
     transcript,
 )
+from api.routes import auth as auth_routes
 from api.routes import realtime as realtime_routes
 from api.schemas import ERROR_RESPONSES
 from synthesis import auth, installed, store, store_api
@@ -106,7 +110,7 @@ def create_app(settings: Settings, *, pool: Any = None, llm: Registry | None = N
                            allow_headers=["Authorization", "Content-Type"])
     app.include_router(plumbing.router)
     for module in (frames, cards, characters, affiliations, models, liquid, reading, gm, epistemic, pacing,
-                   narration, ooc, review, lore, memory, rules, transcript):
+                   narration, ooc, review, lore, memory, rules, transcript, invites, auth_routes, requests, admin):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(realtime_routes.router)
     _static(app, web_dir)
@@ -126,19 +130,24 @@ def _static(app: FastAPI, web_dir: Path) -> None:
 
     app.add_api_route("/", page("index.html"), methods=["GET"], include_in_schema=False)
     app.add_api_route("/gm", page("gm.html"), methods=["GET"], include_in_schema=False)
+    # an invite link: the player page exchanges the code (POST /auth/join) and replaces the URL
+    app.add_api_route("/join/{code}", page("index.html"), methods=["GET"], include_in_schema=False)
     if web_dir.is_dir():
         app.mount("/static", StaticFiles(directory=web_dir), name="static")
 
 
 class RedactTokens(logging.Filter):
-    """WebSocket URLs carry ``?token=``: keep it out of the server's logs (uvicorn logs paths)."""
+    """WebSocket URLs may carry ``?token=`` and invite links ``/join/<code>``: keep both out of
+    the server's logs (uvicorn logs paths)."""
 
     PATTERN = re.compile(r"(token=)[^&\s\"']+")
+    JOIN = re.compile(r"(/join/)[A-Za-z0-9_-]+")
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if "token=" in message:
-            record.msg, record.args = self.PATTERN.sub(r"\1[redacted]", message), None
+        if "token=" in message or "/join/" in message:
+            message = self.JOIN.sub(r"\1[redacted]", self.PATTERN.sub(r"\1[redacted]", message))
+            record.msg, record.args = message, None
         return True
 
 

@@ -10,12 +10,13 @@ from uuid import UUID
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from api import sessions
 from api.metrics import Metrics
 from api.middleware import RateLimiter
 from api.realtime import Gateway
 from synthesis import auth
 from synthesis.clock import Clock
-from synthesis.errors import NotFound
+from synthesis.errors import Forbidden, NotFound
 from synthesis.llm.registry import Registry
 from synthesis.settings import Settings
 from synthesis.store_api import ApiStore
@@ -66,17 +67,28 @@ MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]
 
 
-def current_user(request: Request,
-                 credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> User:
-    """The bearer token's user. Missing, expired or forged → 401 (``Unauthorized``). A sync
-    dependency: FastAPI runs it in its thread pool, so a JWKS fetch never blocks the loop."""
+async def current_user(request: Request,
+                       credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> User:
+    """The bearer token's user. Missing, expired, forged or of a revoked session → 401
+    (``Unauthorized``). A JWKS fetch runs off the loop (``Verifier.averify``)."""
     token = credentials.credentials if credentials else None
     verifier: auth.Verifier = request.app.state.verifier
-    claims = verifier.verify(token)
+    claims = await verifier.averify(token)
+    await sessions.check_live(request.app.state.store, claims)
     return User(id=claims.sub, claims=claims.raw)
 
 
+async def optional_user(request: Request,
+                        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+                        ) -> User | None:
+    """``current_user`` when a bearer token is sent, else None (``/auth/join`` without one)."""
+    if credentials is None:
+        return None
+    return await current_user(request, credentials)
+
+
 CurrentUser = Annotated[User, Depends(current_user)]
+OptionalUser = Annotated[User | None, Depends(optional_user)]
 
 
 async def require_member(st: ApiStore, user: User, frame_id: UUID) -> str:
@@ -87,3 +99,9 @@ async def require_member(st: ApiStore, user: User, frame_id: UUID) -> str:
     if role is None:
         raise NotFound("frame not found", field="frame_id")
     return role
+
+
+def require_admin(user: User, settings: Settings, what: str = "changing the model registry") -> None:
+    """Instance admins only (``MEDIUM_ADMIN_USERS``): a frame's GM is not one."""
+    if user.id not in settings.admin_user_ids:
+        raise Forbidden(f"{what} needs an instance admin (MEDIUM_ADMIN_USERS)", field="authorization")

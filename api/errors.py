@@ -82,7 +82,10 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
         raise exc
     code = _HTTP_CODES.get(exc.status_code, "error")
     field = "path" if exc.status_code in (404, 405) else None
-    return JSONResponse(error_body(code, str(exc.detail), field), status_code=exc.status_code,
+    message = str(exc.detail)
+    if exc.status_code == 400:  # Starlette could not decode the body (bad UTF-8, nesting too deep)
+        field, message = "body", "body: not a JSON document this server can read (invalid UTF-8 or nested too deeply)"
+    return JSONResponse(error_body(code, message, field), status_code=exc.status_code,
                         headers=dict(exc.headers or {}))
 
 

@@ -22,8 +22,9 @@ MAX_BODY_BYTES = 64 * 1024
 
 
 class BodyLimit:
-    """Refuse request bodies over ``limit`` bytes with 413, before any handler runs. The body
-    (at most ``limit`` bytes) is read up front and replayed to the app."""
+    """Refuse request bodies over ``limit`` bytes with 413, and a non-empty body that is not
+    declared JSON with 415 (except on the ``larger`` upload routes), before any handler runs.
+    The body (at most ``limit`` bytes) is read up front and replayed to the app."""
 
     def __init__(self, app: ASGIApp, *, limit: int = MAX_BODY_BYTES,
                  larger: tuple[tuple[str, int], ...] = ()):
@@ -35,7 +36,8 @@ class BodyLimit:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
-        limit = next((n for suffix, n in self.larger if scope.get("path", "").endswith(suffix)), self.limit)
+        upload = next((n for suffix, n in self.larger if scope.get("path", "").endswith(suffix)), None)
+        limit = upload if upload is not None else self.limit
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await self._too_large(send, limit)
@@ -56,12 +58,21 @@ class BodyLimit:
             if not message.get("more_body", False):
                 break
         body = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        ctype = dict(scope.get("headers") or []).get(b"content-type", b"").split(b";")[0].strip().lower()
+        # an upload route (a PNG character card) checks its own content types
+        if body["body"] and upload is None and not (ctype == b"application/json" or ctype.endswith(b"+json")):
+            given = ctype.decode(errors="replace") or "none"
+            await self._refuse(send, 415, "unsupported_media_type",
+                               f"Content-Type must be application/json, got {given!r}", "content-type")
+            return
         await self.app(scope, _replay([body], receive), send)
 
     async def _too_large(self, send: Send, limit: int) -> None:
-        payload = json.dumps(error_body(
-            "request_too_large", f"request body is larger than {limit} bytes", "body")).encode()
-        await send({"type": "http.response.start", "status": 413,
+        await self._refuse(send, 413, "request_too_large", f"request body is larger than {limit} bytes", "body")
+
+    async def _refuse(self, send: Send, status: int, code: str, message: str, field: str) -> None:
+        payload = json.dumps(error_body(code, message, field)).encode()
+        await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/json"),
                                 (b"content-length", str(len(payload)).encode()),
                                 (b"connection", b"close")]})

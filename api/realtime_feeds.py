@@ -25,7 +25,7 @@ from uuid import UUID
 
 from fastapi import WebSocket, WebSocketDisconnect
 
-from api import live, realtime_messages
+from api import live, realtime_messages, ws_auth
 from api.realtime_messages import Texts
 from synthesis import store_api, telemetry
 from synthesis.errors import MediumError
@@ -50,6 +50,7 @@ class Client:
     queue: asyncio.Queue[tuple[int, str]]
     sent: int = 0  # the last cursor this client has been sent (or skipped past)
     feed: Feed | None = None
+    session: tuple[UUID, UUID] | None = None  # (frame_id, session_id) of an invite session's token
 
     def wants(self, ev: Event) -> bool:
         """The events RLS policy ``events_read``, in Python: GM all; else audience."""
@@ -104,9 +105,12 @@ class Feeds:
 
     # --- one client ----------------------------------------------------------------------------
 
-    async def serve(self, ws: WebSocket, frame_id: UUID, user_id: UUID, role: str, since: int) -> None:
-        """Backlog after ``since``, then live messages, until the client goes away."""
-        client = Client(ws, frame_id, user_id, role, asyncio.Queue(self.queue_size), sent=since)
+    async def serve(self, ws: WebSocket, frame_id: UUID, user_id: UUID, role: str, since: int,
+                    session: tuple[UUID, UUID] | None = None) -> None:
+        """Backlog after ``since``, then live messages, until the client goes away. ``session``:
+        the token's session (closed with 4401 once a frame event finds it revoked)."""
+        client = Client(ws, frame_id, user_id, role, asyncio.Queue(self.queue_size), sent=since,
+                        session=session)
         await self._register(client)
         try:
             # A removal committed between the route's check and the registration above found no
@@ -118,7 +122,7 @@ class Feeds:
             client.role = role_now
             await self._catch_up(client)
             sender = asyncio.create_task(self._send_live(client))
-            receiver = asyncio.create_task(_until_disconnect(ws))
+            receiver = asyncio.create_task(ws_auth.drain(ws))
             done, pending = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
             for t in pending:
                 t.cancel()
@@ -265,8 +269,9 @@ class Feeds:
         client.queue.put_nowait((-code, reason))
 
     async def _recheck_members(self, feed: Feed) -> None:
-        """A frame event may be a membership change: a removed member's sockets are closed with
-        4403, and a changed role applies from this batch on (authorisation is not only at connect)."""
+        """A frame event may be a membership change or a revoked session: a removed member's
+        sockets are closed with 4403, a revoked session's with 4401, and a changed role applies
+        from this batch on (authorisation is not only at connect)."""
         roles = await self.st.member_roles(feed.frame_id)
         for client in list(feed.clients):
             role = roles.get(client.user_id)
@@ -277,15 +282,14 @@ class Feeds:
                     "user_id": str(client.user_id)})
             else:
                 client.role = role
+        sessions = [c.session for c in feed.clients if c.session is not None]
+        revoked = await self.st.revoked_sessions(sessions) if sessions else set()
+        for client in list(feed.clients):  # the members that remain
+            if client.session is not None and client.session[1] in revoked:
+                self._close(feed, client, CLOSE_BAD_TOKEN, "the session was revoked")
 
     async def _messages(self, frame_id: UUID, events: list[Event], *, conn: Any = None
                         ) -> list[tuple[Event, Texts]]:
         return await realtime_messages.messages(self.st, frame_id, events, narrator=self.narrator,
                                                 now=self.now, conn=conn)
 
-
-async def _until_disconnect(ws: WebSocket) -> None:
-    while True:
-        message = await ws.receive()
-        if message["type"] == "websocket.disconnect":
-            return

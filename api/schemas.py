@@ -11,8 +11,9 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
+from api.schemas_input import Input
 from api.schemas_ops import (
     ConfigPublic,
     Directive,
@@ -29,14 +30,8 @@ from synthesis.types import Character, Frame, LiquidEntry, OutcomeRow, SolidRow,
 Name = Field(min_length=1, max_length=200)
 Truth = Field(default="", max_length=4000)
 Handle = Field(default=None, pattern=r"^[a-z][a-z0-9_]{0,31}$")
-__all__ = ["ConfigPublic", "Directive", "Health", "LLMStats", "Percentiles", "StatsPublic",  # re-exported
+__all__ = ["ConfigPublic", "Directive", "Health", "Input", "LLMStats", "Percentiles", "StatsPublic",  # re-exported
            "SupabaseClientConfig"]
-
-
-class Input(BaseModel):
-    """Request bodies: unknown fields are an error that names them."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class ErrorDetail(BaseModel):

@@ -45,10 +45,11 @@ class Claims:
 
 
 def issue_token(secret: str, user_id: UUID, *, ttl: int = DEFAULT_TTL, now: float | None = None,
-                email: str | None = None, role: str = "authenticated") -> str:
+                email: str | None = None, role: str = "authenticated",
+                extra: dict[str, Any] | None = None) -> str:
     iat = int(now if now is not None else time.time())
     claims: dict[str, Any] = {
-        "sub": str(user_id), "role": role, "aud": AUDIENCE, "iat": iat, "exp": iat + ttl,
+        **(extra or {}), "sub": str(user_id), "role": role, "aud": AUDIENCE, "iat": iat, "exp": iat + ttl,
     }
     if email:
         claims["email"] = email

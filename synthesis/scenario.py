@@ -159,12 +159,33 @@ def parse_scenario(data: Any, *, source: str = "scenario") -> Scenario:
     return sc
 
 
+def parse_character(data: Any, affiliations: list[str], *, taken: list[str] | None = None) -> CharacterSpec:
+    """A character a player proposes, validated as a scenario file's character is: its fields,
+    and its memberships against the frame's ``affiliations`` (by name). ``taken``: names already
+    in the frame. ScenarioError names the first bad field."""
+    try:
+        ch = CharacterSpec.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"{_loc(e['loc'])}: {e['msg']}" for e in exc.errors()]
+        raise ScenarioError("; ".join(lines), field=_loc(exc.errors()[0]["loc"])) from exc
+    problems = _cross_check(Scenario.model_construct(
+        affiliations=[AffiliationSpec(name=n) for n in affiliations], characters=[ch]))
+    problems = [p.replace("characters[0].", "") for p in problems]
+    if taken and ch.name in taken:
+        problems.insert(0, f"name: a character named {ch.name!r} is in this frame")
+    if problems:
+        raise ScenarioError("; ".join(problems), field=problems[0].split(":")[0].split("[")[0])
+    return ch
+
+
 def load_scenario_file(path: Path | str) -> Scenario:
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason})") from exc
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -8,7 +8,7 @@ from typing import Literal
 from uuid import UUID
 
 import platformdirs
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The development JWT secret: fine on loopback, refused on any other interface (see
@@ -82,7 +82,13 @@ class Settings(BaseSettings):
     medium_rate_burst: int = Field(default=10, ge=1, alias="MEDIUM_RATE_BURST")
     # Users allowed to write the model registry (comma-separated ids), until frames have an
     # admin role of their own: being GM of a frame is not enough to change every frame's models.
-    medium_admin_user_ids: str = Field(default="", alias="MEDIUM_ADMIN_USER_IDS")
+    # ``MEDIUM_ADMIN_USERS`` is the same list (the name issue 14 gives it).
+    medium_admin_user_ids: str = Field(default="", validation_alias=AliasChoices(
+        "MEDIUM_ADMIN_USERS", "MEDIUM_ADMIN_USER_IDS", "medium_admin_user_ids"))
+    # Sessions started by an invite (POST /auth/join): the access token's and the refresh
+    # token's lifetimes, in seconds.
+    medium_access_token_ttl: int = Field(default=3600, ge=60, le=24 * 3600, alias="MEDIUM_ACCESS_TOKEN_TTL")
+    medium_session_ttl: int = Field(default=14 * 24 * 3600, ge=3600, alias="MEDIUM_SESSION_TTL")
     # /metrics: with a token, scrapers send ``Authorization: Bearer <token>``; without one, only
     # loopback peers are answered.
     medium_metrics_token: SecretStr | None = Field(default=None, alias="MEDIUM_METRICS_TOKEN")
@@ -139,7 +145,8 @@ class Settings(BaseSettings):
         try:
             return ",".join(str(UUID(v)) for v in ids)
         except ValueError:
-            raise ValueError(f"MEDIUM_ADMIN_USER_IDS must be comma-separated user ids, got {value!r}") from None
+            raise ValueError("MEDIUM_ADMIN_USERS (MEDIUM_ADMIN_USER_IDS) must be comma-separated user ids, "
+                             f"got {value!r}") from None
 
     @property
     def admin_user_ids(self) -> frozenset[UUID]:

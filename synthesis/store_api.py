@@ -14,6 +14,7 @@ from uuid import UUID
 
 from synthesis import errors
 from synthesis.store import Connection
+from synthesis.store_auth import AuthStore
 from synthesis.store_gm import GmStore
 from synthesis.store_queries import _model
 from synthesis.types import (
@@ -39,9 +40,9 @@ def _rows(records: Sequence[Any]) -> list[dict[str, Any]]:
     return [dict(r) for r in records]
 
 
-class ApiStore(GmStore):
-    """``Store`` (and the GM's controls, ``GmStore``) plus the reads and writes the HTTP API and
-    the realtime gateway need."""
+class ApiStore(AuthStore, GmStore):
+    """``Store`` (with the GM's controls, ``GmStore``, and invites and sessions, ``AuthStore``)
+    plus the reads and writes the HTTP API and the realtime gateway need."""
 
     async def ping(self) -> None:
         await self._fetchval("api_ping")

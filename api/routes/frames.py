@@ -7,17 +7,21 @@ from uuid import UUID
 from fastapi import APIRouter, Response, status
 
 from api import schemas
-from api.deps import CurrentUser, RegistryDep, StoreDep
-from synthesis import rules
-from synthesis.errors import NotFound
+from api.deps import ClockDep, CurrentUser, RegistryDep, SettingsDep, StoreDep
+from synthesis import instance, rules
+from synthesis.errors import Forbidden, NotFound
 
 router = APIRouter(prefix="/frames", tags=["frames"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=schemas.FramePublic)
 async def create_frame(body: schemas.FrameCreate, user: CurrentUser, st: StoreDep,
-                       registry: RegistryDep) -> schemas.FramePublic:
-    """Create a frame; the caller becomes its GM."""
+                       registry: RegistryDep, settings: SettingsDep) -> schemas.FramePublic:
+    """Create a frame; the caller becomes its GM (instance setting ``frame_creation``: anyone,
+    or admins only)."""
+    if not instance.may_create_frame(await st.instance_settings(), admin=user.id in settings.admin_user_ids):
+        raise Forbidden("creating frames is limited to instance admins (instance setting frame_creation)",
+                        field="authorization")
     frame = await st.create_frame(user.id, name=body.name, mode=body.mode, world=body.world,
                                   scenario=body.scenario, pscale_windows=body.pscale_windows,
                                   perceive=body.perceive)
@@ -69,8 +73,11 @@ async def add_member(frame_id: UUID, body: schemas.MemberCreate, user: CurrentUs
 
 
 @router.delete("/{frame_id}/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def remove_member(frame_id: UUID, user_id: UUID, user: CurrentUser, st: StoreDep) -> Response:
-    """GM: remove a member (a frame keeps at least one GM)."""
+async def remove_member(frame_id: UUID, user_id: UUID, user: CurrentUser, st: StoreDep,
+                        clock: ClockDep) -> Response:
+    """GM: remove a member (a frame keeps at least one GM). Their sessions of this frame are
+    revoked and their open sockets closed (4403), at once: the per-user revocation."""
     async with st.as_gm(user.id, frame_id) as conn:
         await st.remove_member(conn, frame_id, user_id)
+        await st.revoke_user_sessions(conn, frame_id, user_id, clock.now(), "removed by the GM")
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -3,7 +3,7 @@ or a role's model from (before the environment variables).
 
 Keys are encrypted at rest (MEDIUM_SECRET_KEY) and only ever shown masked. Reading the list
 needs a signed-in user; every write, and discovery (which makes this server fetch a URL),
-needs an admin: a user listed in `MEDIUM_ADMIN_USER_IDS`. Being GM of a frame is not enough,
+needs an admin: a user listed in `MEDIUM_ADMIN_USERS` (or `MEDIUM_ADMIN_USER_IDS`). Being GM of a frame is not enough,
 since a model row serves every frame.
 """
 
@@ -15,8 +15,8 @@ from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, Field
 
 from api import schemas
-from api.deps import CurrentUser, SettingsDep, StoreDep, User
-from synthesis.errors import Conflict, Forbidden, InvalidInput
+from api.deps import CurrentUser, SettingsDep, StoreDep, User, require_admin
+from synthesis.errors import Conflict, InvalidInput
 from synthesis.llm import keys
 from synthesis.llm.factory import PLACEHOLDER_API_KEY
 from synthesis.llm.registry import Registry
@@ -37,8 +37,7 @@ class Discovered(BaseModel):
 
 
 def _require_admin(user: User, settings: Settings) -> None:
-    if user.id not in settings.admin_user_ids:
-        raise Forbidden("changing the model registry needs an admin (MEDIUM_ADMIN_USER_IDS)")
+    require_admin(user, settings)
 
 
 def _public(row: dict[str, Any], settings: Settings) -> schemas.ModelPublic:

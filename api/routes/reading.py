@@ -12,7 +12,7 @@ from api.deps import ClockDep, CurrentUser, StoreDep
 
 router = APIRouter(prefix="/frames/{frame_id}", tags=["reading"])
 
-Since = Query(0, ge=0, description="only rows with a cursor (seq) greater than this")
+Since = Query(0, ge=0, le=2**63 - 1, description="only rows with a cursor (seq) greater than this")
 Limit = Query(200, ge=1, le=1000)
 
 

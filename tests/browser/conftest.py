@@ -51,6 +51,7 @@ class Stack:
     characters: dict[str, dict[str, Any]]  # name -> {id, token, user_id, ...}
     logs: Path
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    gm_join: str = ""  # the GM's /join/<code> path from `medium scenario load`
 
     def player_url(self, name: str) -> str:
         return f"{self.base_url}/?frame={self.frame_id}&token={self.characters[name]['token']}"
@@ -95,7 +96,7 @@ def _start_stack(db_url: str, tmp_path: Path, time_scale: float,
     logs.mkdir()
     stack = Stack(
         base_url=f"http://127.0.0.1:{port}", frame_id=doc["frame_id"], gm_token=doc["gm"]["token"],
-        characters={c["name"]: c for c in doc["characters"]}, logs=logs)
+        characters={c["name"]: c for c in doc["characters"]}, logs=logs, gm_join=doc["gm"].get("join", ""))
     commands = {
         "api": [sys.executable, "-m", "workers", "api", "--database-url", db_url, "--port", str(port)],
         "worker": [sys.executable, "-m", "workers", "worker", "--database-url", db_url],

@@ -53,8 +53,8 @@ class Api:
 
 
 @asynccontextmanager
-async def running_api(db_url: str, **overrides: Any) -> AsyncIterator[Api]:
-    app = create_app(settings(db_url, **overrides))
+async def running_api(db_url: str, *, clock: Any = None, **overrides: Any) -> AsyncIterator[Api]:
+    app = create_app(settings(db_url, **overrides), clock=clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://medium.test") as client:

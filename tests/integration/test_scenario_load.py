@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -123,9 +126,30 @@ def test_cli_scenario_load_json(db_url: str) -> None:
          "--database-url", db_url, "--json"], capture_output=True, text=True, check=True)
     doc = json.loads(out.stdout)
     assert set(doc) == {"frame_id", "gm", "characters"}
-    assert set(doc["gm"]) == {"user_id", "token"}
-    assert {"name", "id", "user", "user_id", "token"} <= set(doc["characters"][0])
+    assert set(doc["gm"]) == {"user_id", "token", "join"}
+    assert {"name", "id", "user", "user_id", "token", "join"} <= set(doc["characters"][0])
     assert len(doc["characters"]) == 5
+
+
+async def test_cli_scenario_load_prints_join_links_and_no_token(db_url: str) -> None:
+    from tests.integration.api_support import SECRET, running_api
+
+    env = {**os.environ, "MEDIUM_JWT_SECRET": SECRET}
+    out = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "workers", "scenario", "load", str(scenario.MOS_EISLEY),
+                         "--database-url", db_url, "--base-url", "http://play.test"],
+        capture_output=True, text=True, check=True, env=env)
+    assert "token" not in out.stdout
+    assert "eyJ" not in out.stdout  # no JWT at all
+    links = re.findall(r"http://play\.test/join/([A-Za-z0-9_-]+)", out.stdout)
+    assert len(links) == 4  # three players and the GM
+    async with running_api(db_url) as api:
+        roles = []
+        for code in links:
+            r = await api.client.post("/auth/join", json={"code": code})
+            assert r.status_code == 200, r.text
+            roles.append((r.json()["role"], r.json()["character_id"] is not None))
+    assert sorted(roles) == [("gm", False), ("player", True), ("player", True), ("player", True)]
 
 
 def test_cli_bad_scenario_exits_2_with_field(db_url: str, tmp_path: Path) -> None:

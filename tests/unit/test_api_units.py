@@ -49,6 +49,10 @@ def test_tokens_are_redacted_from_server_logs() -> None:
                                ("1.2.3.4", "/frames/x/ws?token=eyJabc.def.ghi&since=3"), None)
     assert RedactTokens().filter(record)
     assert record.getMessage() == '1.2.3.4 - "WebSocket /frames/x/ws?token=[redacted]&since=3" [accepted]'
+    join = logging.LogRecord("uvicorn.access", logging.INFO, "", 0, '%s - "%s %s HTTP/1.1" %d',
+                             ("1.2.3.4", "GET", "/join/Ab-9_xYzAb-9_xYz", 200), None)
+    assert RedactTokens().filter(join)
+    assert join.getMessage() == '1.2.3.4 - "GET /join/[redacted] HTTP/1.1" 200'
 
 
 def test_pscale_window_overrides_are_checked() -> None:

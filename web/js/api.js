@@ -93,9 +93,10 @@ export class Api {
   constructor(token, base = '') {
     this.token = token;
     this.base = base;
+    this.refresh = null; // async () => new access token | null (session.js refreshSession)
   }
 
-  async request(method, path, body) {
+  async request(method, path, body, retried = false) {
     const headers = { Accept: 'application/json' };
     if (this.token) headers.Authorization = `Bearer ${this.token}`;
     if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -109,6 +110,13 @@ export class Api {
       });
     } catch (e) {
       throw new ApiError({ status: 0, code: 'network', message: String(e && e.message) });
+    }
+    if (res.status === 401 && this.refresh && !retried) {
+      const fresh = await this.refresh();
+      if (fresh) {
+        this.token = fresh;
+        return this.request(method, path, body, true);
+      }
     }
     if (res.status === 204) return null;
     const text = await res.text();

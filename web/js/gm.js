@@ -1,7 +1,7 @@
 // GM view: /gm?frame=…&token=…
 import { Api, ApiError } from './api.js';
 import { openRealtime } from './transport.js';
-import { fromLocation, parseSignIn, remember } from './session.js';
+import { fromLocation, parseSignIn, remember, refreshSession } from './session.js';
 import { h, $, replace, atBottom, scrollToBottom, narratorBadge, timeOfDay } from './views/dom.js';
 import { renderHealth } from './views/health.js';
 import { TimerBoard } from './views/timer.js';
@@ -11,6 +11,7 @@ import { paragraphs } from './views/narratives.js';
 import { setupDirectiveDialog, showDirective } from './views/directive.js';
 import { renderMetrics } from './views/metrics.js';
 import { renderRules } from './views/rules.js';
+import { mountDoors } from './views/doors.js';
 import { setupGmTools } from './views/gmtools.js';
 import { EpistemicPanel } from './views/epistemic.js';
 
@@ -36,7 +37,8 @@ function signIn(message = '') {
       err.hidden = false;
       return;
     }
-    window.location.assign(`/gm?frame=${encodeURIComponent(p.frame)}&token=${encodeURIComponent(p.token)}`);
+    remember(p.frame, p.token);
+    window.location.assign(`/gm?frame=${encodeURIComponent(p.frame)}`);
   };
   $('#signin-input').focus();
 }
@@ -49,6 +51,7 @@ async function boot() {
   }
   remember(frameId, token);
   const api = new Api(token);
+  api.refresh = refreshSession;
   try {
     await run(api, frameId, token);
   } catch (e) {
@@ -61,7 +64,7 @@ async function run(api, frameId, token) {
   const frame = await api.frame(frameId);
   if (frame.my_role !== 'gm') {
     pageError(h('span', 'This link is for a player, not the game master. ',
-      h('a', { href: `/?frame=${encodeURIComponent(frameId)}&token=${encodeURIComponent(token)}` }, 'Open the player page.')));
+      h('a', { href: `/?frame=${encodeURIComponent(frameId)}` }, 'Open the player page.')));
     return;
   }
   const since = Number(frame.event_seq) || 0;
@@ -299,6 +302,7 @@ async function run(api, frameId, token) {
   }
   stats();
   setInterval(stats, STATS_EVERY_MS);
+  mountDoors({ api, frameId, characters });
   window.medium = { rt, timers, state };
 }
 

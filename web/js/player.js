@@ -1,7 +1,8 @@
-// Player page: /?frame=…&token=…  (or a sign-in form).
+// Player page: /?frame=… with the session in sessionStorage (session.js), /join/<code> (an
+// invite: exchanged for a session), the old /?frame=…&token=… link, or a sign-in form.
 import { Api, ApiError, tokenSubject } from './api.js';
 import { openRealtime } from './transport.js';
-import { parseSignIn, fromLocation, remember } from './session.js';
+import { parseSignIn, fromLocation, remember, join, joinCode, refreshSession, currentToken } from './session.js';
 import { h, $, replace, debounce, narratorBadge } from './views/dom.js';
 import { renderHealth } from './views/health.js';
 import { TimerBoard } from './views/timer.js';
@@ -9,6 +10,7 @@ import { NarrativeList } from './views/narratives.js';
 import { renderCard } from './views/card.js';
 import { renderIntent } from './views/intent.js';
 import { ActionBox } from './views/action.js';
+import { showProposal } from './views/propose.js';
 import { OocChat } from './views/ooc.js';
 import { renderPauseBanner } from './views/pacing.js';
 
@@ -31,7 +33,7 @@ function showSignIn(message = '', frames = null, token = null) {
   const choose = $('#signin-frames');
   if (frames && frames.length) {
     replace(choose, h('h2', 'Choose a scene'), h('ul.frame-list', frames.map((f) => h('li',
-      h('a', { href: `${f.my_role === 'gm' ? '/gm' : '/'}?frame=${encodeURIComponent(f.id)}&token=${encodeURIComponent(token)}` },
+      h('a', { href: `${f.my_role === 'gm' ? '/gm' : '/'}?frame=${encodeURIComponent(f.id)}` },
         f.name, ' ', h('span.muted', f.my_role === 'gm' ? '(game master)' : ''))))));
     choose.hidden = false;
   } else {
@@ -47,8 +49,13 @@ function showSignIn(message = '', frames = null, token = null) {
       $('#signin-input').setAttribute('aria-invalid', 'true');
       return;
     }
+    if (parsed.code) {
+      await joinAndStart(parsed.code);
+      return;
+    }
     if (parsed.gm && parsed.frame) {
-      window.location.assign(`/gm?frame=${encodeURIComponent(parsed.frame)}&token=${encodeURIComponent(parsed.token)}`);
+      remember(parsed.frame, parsed.token);
+      window.location.assign(`/gm?frame=${encodeURIComponent(parsed.frame)}`);
       return;
     }
     await start(parsed.frame, parsed.token);
@@ -56,8 +63,21 @@ function showSignIn(message = '', frames = null, token = null) {
   $('#signin-input').focus();
 }
 
+async function joinAndStart(code) {
+  let joined;
+  try {
+    joined = await join(code);
+  } catch (e) {
+    showSignIn(`This invite link did not work: ${e.message || e}. Ask the game master for a new one.`);
+    return;
+  }
+  if (joined.role === 'gm') window.location.replace(`/gm?frame=${encodeURIComponent(joined.frame)}`);
+  else await start(joined.frame, joined.token);
+}
+
 async function start(frameId, token) {
   const api = new Api(token);
+  api.refresh = refreshSession;
   if (!frameId) {
     let frames;
     try {
@@ -71,12 +91,14 @@ async function start(frameId, token) {
       return;
     }
     if (frames.length > 1) {
+      remember(null, token);
       showSignIn('', frames, token);
       return;
     }
     frameId = frames[0].id;
     if (frames[0].my_role === 'gm') {
-      window.location.assign(`/gm?frame=${encodeURIComponent(frameId)}&token=${encodeURIComponent(token)}`);
+      remember(frameId, token);
+      window.location.assign(`/gm?frame=${encodeURIComponent(frameId)}`);
       return;
     }
   }
@@ -100,8 +122,14 @@ async function play(api, frameId, token) {
   const characters = await api.characters(frameId);
   const me = tokenSubject(token);
   const mine = characters.filter((c) => c.user_id === me);
+  if (!mine.length && frame.my_role !== 'gm') {
+    $('#signin').hidden = true;
+    $('#app').hidden = true;
+    showProposal({ api, frameId, me, onApproved: () => window.location.reload() });
+    return;
+  }
   if (!mine.length) {
-    const gmLink = `/gm?frame=${encodeURIComponent(frameId)}&token=${encodeURIComponent(token)}`;
+    const gmLink = `/gm?frame=${encodeURIComponent(frameId)}`;
     $('#signin').hidden = true;
     $('#app').hidden = true;
     const el = $('#page-error');
@@ -183,7 +211,7 @@ async function play(api, frameId, token) {
 
   let wasConnected = false;
   const rt = await openRealtime(api, {
-    frameId, token, since,
+    frameId, token: () => currentToken() || token, since, refresh: refreshSession,
     onStatus: (status, detail) => {
       renderHealth($('#connection'), status, detail);
       if (status === 'connected') {
@@ -245,6 +273,11 @@ function renderWho(mine, character) {
 
 // --- boot ------------------------------------------------------------------------------------
 
-const { frame, token } = fromLocation();
-if (token) start(frame, token);
-else showSignIn();
+const code = joinCode();
+if (code) {
+  joinAndStart(code);
+} else {
+  const { frame, token } = fromLocation();
+  if (token) start(frame, token);
+  else showSignIn();
+}

@@ -1,4 +1,7 @@
-// WebSocket client for /frames/{id}/ws?token=…&since=<cursor> (docs/API.md).
+// WebSocket client for /frames/{id}/ws?since=<cursor> (docs/API.md). The token goes in the
+// first message ({type: "auth", token}), never in the URL; `token` may be a function (the
+// session's current token), and `refresh` (async, returns a new token or null) is tried once
+// when the server refuses the token (4401) before the page is told it was denied.
 //
 // * Tracks the highest cursor seen and reconnects with `since=<cursor>`, so nothing is lost
 //   (the tables are the truth; the transport is at-most-once).
@@ -16,9 +19,11 @@ export class Realtime {
    * @param {{frameId: string, token: string, since?: number, onMessage: Function,
    *          onStatus?: Function, base?: string}} opts
    */
-  constructor({ frameId, token, since = 0, onMessage, onStatus = () => {}, base = null }) {
+  constructor({ frameId, token, since = 0, onMessage, onStatus = () => {}, base = null, refresh = null }) {
     this.frameId = frameId;
     this.token = token;
+    this.refresh = refresh;
+    this.refreshed = false;
     this.cursor = Number(since) || 0;
     this.onMessage = onMessage;
     this.onStatus = onStatus;
@@ -56,7 +61,7 @@ export class Realtime {
   _url() {
     const loc = window.location;
     const base = this.base || `${loc.protocol === 'https:' ? 'wss:' : 'ws:'}//${loc.host}`;
-    const q = new URLSearchParams({ token: this.token, since: String(this.cursor) });
+    const q = new URLSearchParams({ since: String(this.cursor) });
     return `${base}/frames/${encodeURIComponent(this.frameId)}/ws?${q}`;
   }
 
@@ -91,15 +96,31 @@ export class Realtime {
     }
     this.ws = ws;
     ws.onopen = () => {
+      const token = typeof this.token === 'function' ? this.token() : this.token;
+      ws.send(JSON.stringify({ type: 'auth', token: token || '' }));
       this.attempt = 0;
       this._setStatus('connected', '');
     };
-    ws.onmessage = (ev) => this._handle(ev.data);
+    ws.onmessage = (ev) => {
+      this.refreshed = false; // the server accepted this token
+      this._handle(ev.data);
+    };
     ws.onerror = () => { /* onclose follows and decides */ };
     ws.onclose = (ev) => {
       if (this.ws !== ws) return;
       this.ws = null;
       if (this.stopped) return;
+      if (ev.code === 4401 && this.refresh && !this.refreshed) {
+        this.refreshed = true;
+        this.refresh().then((token) => {
+          if (!token) this._setStatus('denied', FATAL[4401]);
+          else {
+            if (typeof this.token !== 'function') this.token = token;
+            this._connect();
+          }
+        });
+        return;
+      }
       if (FATAL[ev.code]) {
         this._setStatus('denied', FATAL[ev.code]);
         return;

@@ -7,13 +7,14 @@ from __future__ import annotations
 import json
 import sys
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
-from synthesis import auth, scenario, store
+from synthesis import auth, scenario, sessions, store, store_auth
 from synthesis.errors import MediumError
 from synthesis.settings import Settings
 from workers import runtime
@@ -32,19 +33,38 @@ async def load_scenario(url: str, path: Path, settings: Settings, *, actors_alwa
     await prepare_database(url, settings)
     pool = await store.create_pool(url, max_size=2)
     try:
-        installed = await scenario.install(store.Store(pool), sc, actors_always=actors_always)
+        st = store_auth.AuthStore(pool)
+        installed = await scenario.install(st, sc, actors_always=actors_always)
+        joins = await make_invites(st, installed)
     finally:
         await pool.close()
     return with_tokens({
         "frame_id": str(installed.frame_id),
         "name": sc.name,
-        "gm": {"user_id": str(installed.gm_user_id)},
+        "gm": {"user_id": str(installed.gm_user_id), "join": joins[None]},
         "characters": [
             {"name": c.name, "id": str(c.id), "handle": c.handle, "user": c.user,
-             "user_id": str(c.user_id) if c.user_id else None}
+             "user_id": str(c.user_id) if c.user_id else None, "join": joins.get(c.id)}
             for c in installed.characters
         ],
     }, settings)
+
+
+async def make_invites(st: store_auth.AuthStore, installed: scenario.Installed) -> dict[Any, str]:
+    """One invite per player character and one signing in as the GM: ``/join/<code>`` paths by
+    character id (None: the GM's). They expire like any invite (``sessions.INVITE_TTL``)."""
+    now = datetime.now(UTC)
+    expires = sessions.expiry(now, sessions.INVITE_TTL)
+    out: dict[Any, str] = {}
+    async with st.transaction(lock_frame=installed.frame_id) as conn:
+        for c in [None, *(c for c in installed.characters if c.user_id)]:
+            code = sessions.new_code()
+            await st.create_invite(conn, installed.frame_id, code=code, character_id=c.id if c else None,
+                                   label=c.name if c else "GM", created_by=installed.gm_user_id, now=now,
+                                   expires_at=expires, max_uses=None,
+                                   for_user=None if c else installed.gm_user_id)
+            out[c.id if c else None] = f"/join/{code}"
+    return out
 
 
 def with_tokens(doc: dict[str, Any], settings: Settings) -> dict[str, Any]:
@@ -63,19 +83,19 @@ def without_tokens(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def print_loaded(doc: dict[str, Any], base_url: str | None) -> None:
+    """Invite links, never tokens: a token in a link sits in browser history and server logs
+    (``--json`` still carries tokens, for scripts)."""
     out = Console()
+    base = (base_url or "").rstrip("/")
     out.print(f"[bold]{doc['name']}[/]  frame [cyan]{doc['frame_id']}[/]")
     for c in doc["characters"]:
         who = f"player [green]{c['user']}[/] ({c['user_id']})" if c["user"] else "[dim]NPC[/]"
         out.print(f"  {c['name']:<16} {c['id']}  {who}")
-        if c["token"]:
-            out.print(f"    token: {c['token']}")
-            if base_url:
-                out.print(f"    link:  {player_link(base_url, doc['frame_id'], c['token'])}")
+        if c.get("join"):
+            out.print(f"    join:  {base}{c['join']}")
     out.print(f"  [bold]GM[/] user {doc['gm']['user_id']}")
-    out.print(f"    token: {doc['gm']['token']}")
-    if base_url:
-        out.print(f"    link:  {player_link(base_url, doc['frame_id'], doc['gm']['token'], gm=True)}")
+    if doc["gm"].get("join"):
+        out.print(f"    join:  {base}{doc['gm']['join']}")
 
 
 @scenario_app.command("load")
