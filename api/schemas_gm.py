@@ -10,7 +10,8 @@ from pydantic import BaseModel, Field
 
 from api.schemas import Input
 from synthesis.pacing import MAX_EXTEND_SECONDS
-from synthesis.types import Fact, KnowledgeOverride, OocMessage, Withheld
+from synthesis.types import OocMessage
+from synthesis.types_epistemic import Fact, KnowledgeOverride, Withheld
 
 
 class Extend(Input):

@@ -22,7 +22,6 @@ from synthesis.types import (
     Affiliation,
     Character,
     Frame,
-    KnowledgeOverride,
     LiquidEntry,
     LoreEntry,
     MediumInput,
@@ -32,6 +31,7 @@ from synthesis.types import (
     RecallView,
     Window,
 )
+from synthesis.types_epistemic import KnowledgeOverride
 
 OUTCOME_BUDGET = 12
 SUMMARY_LINES = 40

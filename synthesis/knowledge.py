@@ -20,18 +20,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from uuid import UUID
 
-from synthesis.types import (
-    Affiliation,
-    Character,
-    Epistemic,
-    Fact,
-    GroupView,
-    Knowledge,
-    KnowledgeOverride,
-    Membership,
-    PersonView,
-    Withheld,
-)
+from synthesis.types import Affiliation, Character, GroupView, Knowledge, Membership, PersonView
+from synthesis.types_epistemic import Epistemic, Fact, KnowledgeOverride, Withheld
 
 
 def known_affiliations(viewer_ids: Iterable[UUID], memberships: Iterable[Membership]) -> set[UUID]:

@@ -16,7 +16,8 @@ from uuid import UUID
 from synthesis import errors, pacing, review, route
 from synthesis.store import Connection, Store
 from synthesis.store_queries import _model
-from synthesis.types import KnowledgeOverride, OocMessage, Window
+from synthesis.types import OocMessage, Window
+from synthesis.types_epistemic import KnowledgeOverride
 
 
 class GmStore(Store):

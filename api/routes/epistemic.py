@@ -15,7 +15,8 @@ from synthesis import knowledge, medium
 from synthesis.errors import InvalidInput, NotFound
 from synthesis.store import Connection
 from synthesis.store_api import ApiStore
-from synthesis.types import Character, Epistemic, KnowledgeOverride
+from synthesis.types import Character
+from synthesis.types_epistemic import Epistemic, KnowledgeOverride
 
 router = APIRouter(prefix="/frames/{frame_id}/characters/{character_id}", tags=["gm"])
 

@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from synthesis import compile as compile_
 from synthesis import gather, knowledge
-from synthesis.types import Affiliation, Character, Epistemic, KnowledgeOverride, Membership
+from synthesis.types import Affiliation, Character, Membership
+from synthesis.types_epistemic import Epistemic, KnowledgeOverride
 from tests.unit.test_knowledge_property import World, gather_doc, worlds
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
