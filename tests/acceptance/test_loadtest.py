@@ -38,7 +38,7 @@ async def test_loadtest_two_frames_with_worker_kills(db_url: str, tmp_path: Path
     for stage in STAGES:
         assert set(doc["latency_ms"][stage]) == {"p50", "p90", "p99", "max"}
     assert set(doc["llm"]) == {"calls", "prompt_tokens", "completion_tokens", "soft", "committed_actions",
-                               "calls_per_action", "medium_tokens_per_action"}
+                               "calls_per_action", "medium_tokens_per_action", "prompt_tokens_per_synthesis"}
     assert {"api", "workers"} <= set(doc["processes"])
     assert doc["invariants"] == dict.fromkeys(INVARIANTS, "PASS")
 
