@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-import jwt
-
 from synthesis.errors import Unauthorized
 
 if TYPE_CHECKING:
@@ -53,6 +51,8 @@ def issue_token(secret: str, user_id: UUID, *, ttl: int = DEFAULT_TTL, now: floa
     }
     if email:
         claims["email"] = email
+    import jwt  # PyJWT (and cryptography under it) load on first use: a faster server start
+
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
@@ -70,6 +70,8 @@ class Verifier:
         self.jwks_url = jwks_url
         self.issuer = issuer
         self.leeway = leeway
+        import jwt
+
         self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=JWKS_CACHE_SECONDS,
                                      timeout=5) if jwks_url else None
 
@@ -88,6 +90,8 @@ class Verifier:
         """Return the claims of a valid token or raise ``Unauthorized`` naming what is wrong."""
         if not token:
             raise Unauthorized("missing bearer token", field="authorization")
+        import jwt
+
         try:
             raw = self._decode(token)
         except jwt.ExpiredSignatureError as exc:
@@ -111,6 +115,8 @@ class Verifier:
         return Claims(sub=sub, role=role, exp=int(raw["exp"]), raw=raw)
 
     def _decode(self, token: str) -> dict[str, Any]:
+        import jwt
+
         require = ["sub", "exp", *(["iss"] if self.issuer else [])]
         if self._jwks is None:
             return jwt.decode(token, self.secret, algorithms=["HS256"], issuer=self.issuer, leeway=self.leeway,
