@@ -3,6 +3,8 @@ the lifespan fills in. Nothing is constructed at import."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID
@@ -19,6 +21,7 @@ from synthesis.clock import Clock
 from synthesis.errors import Forbidden, NotFound
 from synthesis.llm.registry import Registry
 from synthesis.settings import Settings
+from synthesis.store import Connection
 from synthesis.store_api import ApiStore
 
 bearer = HTTPBearer(auto_error=False, description="Supabase-shaped HS256 JWT (claims sub, role, exp, aud)")
@@ -105,3 +108,20 @@ def require_admin(user: User, settings: Settings, what: str = "changing the mode
     """Instance admins only (``MEDIUM_ADMIN_USERS``): a frame's GM is not one."""
     if user.id not in settings.admin_user_ids:
         raise Forbidden(f"{what} needs an instance admin (MEDIUM_ADMIN_USERS)", field="authorization")
+
+
+@asynccontextmanager
+async def gm_of(st: ApiStore, user_id: UUID, frame_id: UUID | None, *, what: str, field: str
+                ) -> AsyncIterator[tuple[UUID, Connection]]:
+    """The GM's transaction on the frame of a window or an outcome (``frame_id``, as looked up
+    from it). One the caller cannot see (no such row, or not a member of its frame) is not
+    found, named by ``field``, so the refusal does not reveal that it exists."""
+    if frame_id is None:
+        raise NotFound(f"{what} not found", field=field)
+    try:
+        async with st.as_gm(user_id, frame_id) as conn:
+            yield frame_id, conn
+    except NotFound as exc:
+        if exc.field == "frame_id":
+            raise NotFound(f"{what} not found", field=field) from None
+        raise

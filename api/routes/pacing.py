@@ -5,14 +5,13 @@ each route runs one transaction holding the frame lock, and its events reach cli
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from uuid import UUID
 
 from fastapi import APIRouter
 
 from api import schemas, schemas_gm
-from api.deps import ClockDep, CurrentUser, RegistryDep, StoreDep
+from api.deps import ClockDep, CurrentUser, RegistryDep, StoreDep, gm_of
 from synthesis import pacing
 from synthesis.errors import NotFound
 from synthesis.store import Connection
@@ -28,20 +27,9 @@ def _changed(snap: pacing.PaceSnapshot, plan: pacing.GmPlan) -> Window:
     return w.model_copy(update={"due_at": change.due_at, "paused_remaining": change.paused_remaining})
 
 
-@asynccontextmanager
-async def _gm_of_window(st: ApiStore, user_id: UUID, window_id: UUID) -> AsyncIterator[tuple[UUID, Connection]]:
-    """The GM's transaction on a window's frame. A window the caller cannot see (no such
-    window, or not a member of its frame) is not found."""
-    frame_id = await st.window_frame(window_id)
-    if frame_id is None:
-        raise NotFound("window not found", field="window_id")
-    try:
-        async with st.as_gm(user_id, frame_id) as conn:
-            yield frame_id, conn
-    except NotFound as exc:
-        if exc.field == "frame_id":
-            raise NotFound("window not found", field="window_id") from None
-        raise
+async def _gm_of_window(st: ApiStore, user_id: UUID, window_id: UUID
+                        ) -> AbstractAsyncContextManager[tuple[UUID, Connection]]:
+    return gm_of(st, user_id, await st.window_frame(window_id), what="window", field="window_id")
 
 
 @router.post("/frames/{frame_id}/pause", response_model=schemas.FramePublic)
@@ -75,7 +63,7 @@ async def resume(frame_id: UUID, user: CurrentUser, st: StoreDep, clock: ClockDe
 async def resolve(window_id: UUID, user: CurrentUser, st: StoreDep, clock: ClockDep) -> schemas.TimerPublic:
     """Close one open window now: its Medium runs at once (in a paused frame: at the resume)."""
     now = clock.now()
-    async with _gm_of_window(st, user.id, window_id) as (frame_id, conn):
+    async with await _gm_of_window(st, user.id, window_id) as (frame_id, conn):
         snap, plan = await st.pace(conn, frame_id, lambda snap: pacing.resolve(snap, window_id, now))
     return schemas.timer_public(_changed(snap, plan), now)
 
@@ -85,7 +73,7 @@ async def extend(window_id: UUID, body: schemas_gm.Extend, user: CurrentUser, st
                  clock: ClockDep) -> schemas.TimerPublic:
     """Give one open window ``seconds`` more (from now, if it is already due)."""
     now = clock.now()
-    async with _gm_of_window(st, user.id, window_id) as (frame_id, conn):
+    async with await _gm_of_window(st, user.id, window_id) as (frame_id, conn):
         snap, plan = await st.pace(conn, frame_id,
                                    lambda snap: pacing.extend(snap, window_id, body.seconds, now))
     return schemas.timer_public(_changed(snap, plan), now)

@@ -5,14 +5,13 @@ releases one; ``/edit`` releases it with the GM's ``world_facts`` / ``actions_re
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from uuid import UUID
 
 from fastapi import APIRouter
 
 from api import schemas, schemas_gm
-from api.deps import ClockDep, CurrentUser, SettingsDep, StoreDep
+from api.deps import ClockDep, CurrentUser, SettingsDep, StoreDep, gm_of
 from synthesis import review
 from synthesis.errors import NotFound
 from synthesis.store import Connection
@@ -22,18 +21,9 @@ from synthesis.types import OutcomeRow
 router = APIRouter(prefix="/outcomes/{outcome_id}", tags=["gm"])
 
 
-@asynccontextmanager
-async def _gm_of_outcome(st: ApiStore, user_id: UUID, outcome_id: UUID) -> AsyncIterator[tuple[UUID, Connection]]:
-    frame_id = await st.outcome_frame(outcome_id)
-    if frame_id is None:
-        raise NotFound("outcome not found", field="outcome_id")
-    try:
-        async with st.as_gm(user_id, frame_id) as conn:
-            yield frame_id, conn
-    except NotFound as exc:
-        if exc.field == "frame_id":
-            raise NotFound("outcome not found", field="outcome_id") from None
-        raise
+async def _gm_of_outcome(st: ApiStore, user_id: UUID, outcome_id: UUID
+                         ) -> AbstractAsyncContextManager[tuple[UUID, Connection]]:
+    return gm_of(st, user_id, await st.outcome_frame(outcome_id), what="outcome", field="outcome_id")
 
 
 async def _released(st: ApiStore, conn: Connection, frame_id: UUID, outcome_id: UUID) -> schemas.OutcomePublic:
@@ -50,7 +40,7 @@ async def approve(outcome_id: UUID, user: CurrentUser, st: StoreDep, clock: Cloc
     """Release a held outcome and its narrative; what it causes (interrupts, perceive windows)
     happens now."""
     now = clock.now()
-    async with _gm_of_outcome(st, user.id, outcome_id) as (frame_id, conn):
+    async with await _gm_of_outcome(st, user.id, outcome_id) as (frame_id, conn):
         await st.review(conn, frame_id, outcome_id, lambda snap: review.approve(
             snap, now, time_scale=settings.medium_time_scale))
         return await _released(st, conn, frame_id, outcome_id)
@@ -62,7 +52,7 @@ async def edit(outcome_id: UUID, body: schemas_gm.OutcomeEdit, user: CurrentUser
     """Release a held outcome with the GM's world facts and/or resolved actions."""
     now = clock.now()
     actions = None if body.actions_resolved is None else [a.model_dump(mode="json") for a in body.actions_resolved]
-    async with _gm_of_outcome(st, user.id, outcome_id) as (frame_id, conn):
+    async with await _gm_of_outcome(st, user.id, outcome_id) as (frame_id, conn):
         await st.review(conn, frame_id, outcome_id, lambda snap: review.approve(
             snap, now, world_facts=body.world_facts, actions_resolved=actions,
             time_scale=settings.medium_time_scale))
@@ -74,7 +64,7 @@ async def reject(outcome_id: UUID, user: CurrentUser, st: StoreDep, clock: Clock
     """Drop a held outcome and its narrative: the window fails visibly ("rejected by the GM")
     and a GM retry narrates it afresh."""
     now = clock.now()
-    async with _gm_of_outcome(st, user.id, outcome_id) as (frame_id, conn):
+    async with await _gm_of_outcome(st, user.id, outcome_id) as (frame_id, conn):
         plan = await st.review(conn, frame_id, outcome_id, lambda snap: review.reject(snap, now))
         rows = await st.rows_by_ids("timer", frame_id, [plan.window_id], conn=conn)
     if not rows:
