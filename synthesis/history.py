@@ -16,11 +16,12 @@ def personal(doc: dict[str, Any]) -> bool:
 
 
 async def enrich(st: Store, doc: dict[str, Any]) -> None:
-    """Add ``recalled`` and ``memory`` to a gather document (two to four indexed reads)."""
+    """Add ``recalled`` and ``memory`` to a gather document (the latest summary came with the
+    gather statement; recall is one to two indexed reads)."""
     doc["recalled"], doc["memory"] = [], None
     if personal(doc):
         doc["recalled"] = await recalled(st, doc)
-        doc["memory"] = await st.memory_latest(UUID(str(doc["frame"]["id"])), UUID(str(doc["character_id"])))
+        doc["memory"] = doc.get("memory_latest")
 
 
 async def recalled(st: Store, doc: dict[str, Any]) -> list[dict[str, Any]]:

@@ -185,11 +185,16 @@ RETURNING *;
 
 -- name: gather
 -- The gather document plus the gathered character's knowledge overrides (GM-made, applied by
--- synthesis/knowledge.py), in one statement.
+-- synthesis/knowledge.py) and its latest memory summary (synthesis/history.py), in one statement.
 WITH g AS (SELECT public.medium_gather_v2($1, $2, $3, $4) AS doc)
-SELECT g.doc || jsonb_build_object('knowledge_overrides', coalesce(
-         (SELECT jsonb_agg(to_jsonb(o) ORDER BY o.seq) FROM public.knowledge_overrides o
-           WHERE o.frame_id = $1 AND o.character_id = (g.doc ->> 'character_id')::uuid), '[]'::jsonb)) AS doc
+SELECT g.doc || jsonb_build_object(
+         'knowledge_overrides', coalesce(
+           (SELECT jsonb_agg(to_jsonb(o) ORDER BY o.seq) FROM public.knowledge_overrides o
+             WHERE o.frame_id = $1 AND o.character_id = (g.doc ->> 'character_id')::uuid), '[]'::jsonb),
+         'memory_latest',
+           (SELECT to_jsonb(m) FROM public.memory_summaries m
+             WHERE m.frame_id = $1 AND m.character_id = (g.doc ->> 'character_id')::uuid
+             ORDER BY m.version DESC LIMIT 1)) AS doc
 FROM g;
 
 -- name: open_window_of
